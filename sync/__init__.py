@@ -1,0 +1,1 @@
+"""Offline sync: merge rules, photo checks and storage, free of Flask."""

@@ -1,0 +1,162 @@
+"""Every route, every role: who gets in, who is refused.
+
+The table below must name every endpoint the app has; a new route without an
+entry fails ``test_every_route_is_in_the_table``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+
+from webapp.extensions import db
+from webapp.visits.operations import plan_visit
+
+from .conftest import login
+
+ROLES = ("anonymous", "inspector", "researcher", "reviewer", "admin")
+SIGNED_IN = {"inspector": 200, "researcher": 200, "reviewer": 200, "admin": 200, "anonymous": 302}
+INSPECTOR_API = {"inspector": 200, "researcher": 403, "reviewer": 403, "admin": 403, "anonymous": 401}
+BUREAU_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 200, "admin": 200, "anonymous": 302}
+
+
+@dataclass(frozen=True)
+class Case:
+    endpoint: str
+    method: str
+    path: str  # formatted with the world's ids
+    expected: dict[str, int]
+    data: dict | None = None
+    json: dict | None = None
+
+
+CASES = [
+    Case("auth.login", "GET", "/login", {**dict.fromkeys(ROLES, 302), "anonymous": 200}),
+    Case("auth.login", "POST", "/login", dict.fromkeys(ROLES, 422), data={}),
+    Case("core.home", "GET", "/", SIGNED_IN),
+    Case("core.schools", "GET", "/schools", SIGNED_IN),
+    # The inspector's own school; the researcher's own school.
+    Case("core.school", "GET", "/schools/{inspected}", {**SIGNED_IN, "researcher": 403}),
+    Case("core.school", "GET", "/schools/{researched}", {**SIGNED_IN, "inspector": 403}),
+    # A school of the same county nobody here is assigned to.
+    Case("core.school", "GET", "/schools/{unassigned}", {**SIGNED_IN, "inspector": 403, "researcher": 403}),
+    # A school of another county: only the admin.
+    Case("core.school", "GET", "/schools/{foreign}", {**dict.fromkeys(ROLES, 403), "admin": 200, "anonymous": 302}),
+    Case("core.school", "GET", "/schools/999999", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
+    Case("packs.index", "GET", "/packs/", SIGNED_IN),
+    Case("packs.show", "GET", "/packs/helan", SIGNED_IN),
+    Case("packs.show", "GET", "/packs/nowhere", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
+    Case("packs.compose_view", "GET", "/packs/xiji/compose?stage=junior", SIGNED_IN),
+    Case("packs.items_json", "GET", "/packs/xiji/items.json", SIGNED_IN),
+    Case("packs.xlsform", "GET", "/packs/xiji/xlsform.xlsx", SIGNED_IN),
+    Case("imports.form", "GET", "/admin/import/", BUREAU_ONLY),
+    Case("imports.upload", "POST", "/admin/import/", {**BUREAU_ONLY, "reviewer": 422, "admin": 422}, data={}),
+    Case("imports.template", "GET", "/admin/import/template/schools.csv", BUREAU_ONLY),
+    # The sync API: inspectors only; other roles get JSON 403, anonymous JSON 401.
+    Case("api.me", "GET", "/api/v1/me", {**SIGNED_IN, "anonymous": 401}),
+    Case("api.list_visits", "GET", "/api/v1/visits", INSPECTOR_API),
+    Case("api.plan", "POST", "/api/v1/visits", {**INSPECTOR_API, "inspector": 422}, json={}),
+    Case("api.school_bundle_view", "GET", "/api/v1/schools/{inspected}/bundle", INSPECTOR_API),
+    Case("api.school_bundle_view", "GET", "/api/v1/schools/{unassigned}/bundle", {**INSPECTOR_API, "inspector": 403}),
+    Case("api.school_bundle_view", "GET", "/api/v1/schools/{foreign}/bundle", {**INSPECTOR_API, "inspector": 403}),
+    Case("api.bundle", "GET", "/api/v1/visits/{visit}/bundle", INSPECTOR_API),
+    Case("api.bundle", "GET", "/api/v1/visits/{foreign_visit}/bundle", {**INSPECTOR_API, "inspector": 404}),
+    Case("api.get_receipt", "GET", "/api/v1/visits/{visit}/receipt", INSPECTOR_API),
+    Case("api.get_receipt", "GET", "/api/v1/visits/{foreign_visit}/receipt", {**INSPECTOR_API, "inspector": 404}),
+    Case("api.put_visit", "PUT", "/api/v1/visits/{visit}", {**INSPECTOR_API, "inspector": 422}, json={}),
+    Case(
+        "api.post_results",
+        "POST",
+        "/api/v1/visits/{foreign_visit}/results",
+        {**INSPECTOR_API, "inspector": 422},
+        json={},
+    ),
+    Case(
+        "api.put_photo",
+        "PUT",
+        "/api/v1/visits/{foreign_visit}/photos/{photo}",
+        {**INSPECTOR_API, "inspector": 422},
+        data={},
+    ),
+    Case(
+        "api.delete_photo",
+        "DELETE",
+        "/api/v1/visits/{foreign_visit}/photos/{photo}",
+        {**INSPECTOR_API, "inspector": 404},
+    ),
+    Case("openapi.openapi_json", "GET", "/api/openapi.json", dict.fromkeys(ROLES, 200)),
+    # Signed media URLs: the signature is the permission, so nobody gets in without one.
+    Case("media.serve", "GET", "/media/photos/thumb/ab/x.jpg", dict.fromkeys(ROLES, 403)),
+    # The offline app: the shell for inspectors; its service worker and manifest are public.
+    Case("visits.shell", "GET", "/inspect/", {**dict.fromkeys(ROLES, 403), "inspector": 200, "anonymous": 302}),
+    Case("visits.service_worker", "GET", "/sw.js", dict.fromkeys(ROLES, 200)),
+    Case("visits.manifest", "GET", "/manifest.webmanifest", dict.fromkeys(ROLES, 200)),
+    # Last: it ends the session the cases above share.
+    Case("auth.logout", "POST", "/logout", {**dict.fromkeys(ROLES, 302)}),
+]
+
+
+@pytest.fixture
+def world(factory):
+    home = factory.county("本县", "helan")
+    other = factory.county("外县", "xiji")
+    inspected = factory.school(home)
+    researched = factory.school(home, location="village")
+    unassigned = factory.school(home)
+    foreign = factory.school(other)
+    users = {
+        "inspector": factory.user("inspector", home, (inspected,)),
+        "researcher": factory.user("researcher", home, (researched,)),
+        "reviewer": factory.user("reviewer", home),
+        "admin": factory.user("admin"),
+    }
+    # Another county's inspector holds the foreign school: still no access for ours.
+    outsider = factory.user("inspector", other, (foreign,))
+    visit = plan_visit(users["inspector"], inspected.id, date(2026, 11, 25))
+    foreign_visit = plan_visit(outsider, foreign.id, date(2026, 11, 25))
+    db.session.commit()
+    ids = {
+        "inspected": inspected.id,
+        "researched": researched.id,
+        "unassigned": unassigned.id,
+        "foreign": foreign.id,
+        "visit": visit.id,
+        "foreign_visit": foreign_visit.id,
+        "photo": str(uuid.uuid4()),
+    }
+    return users, ids
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert endpoints == {case.endpoint for case in CASES}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_access(app, world, role):
+    users, ids = world
+    failures = []
+    client = app.test_client()
+    if role != "anonymous":
+        assert login(client, users[role]).status_code == 302
+    for case in CASES:
+        path = case.path.format(**ids)
+        response = client.open(path, method=case.method, data=case.data, json=case.json)
+        if response.status_code != case.expected[role]:
+            failures.append(f"{case.method} {path}: {response.status_code} != {case.expected[role]}")
+        if role == "anonymous" and case.expected[role] == 302 and case.endpoint != "auth.logout":
+            assert "/login" in response.location
+    assert not failures, failures
+
+
+def test_school_lists_show_only_visible_schools(app, world):
+    users, ids = world
+    client = app.test_client()
+    login(client, users["inspector"])
+    page = client.get("/schools").get_data(as_text=True)
+    assert f"/schools/{ids['inspected']}" in page
+    for other in ("researched", "unassigned", "foreign"):
+        assert f'/schools/{ids[other]}"' not in page

@@ -1,0 +1,121 @@
+"""``flask checklists`` and ``flask demo`` commands, and the migrations."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from openpyxl import load_workbook
+from pyxform import xls2xform
+from sqlalchemy import func, select
+
+from webapp.auth.models import User
+from webapp.core.models import County, School
+from webapp.extensions import db
+
+POLICY_SETS = ["helan", "liaocheng", "xiji", "xinganmeng"]
+
+
+@pytest.fixture
+def run(app):
+    runner = app.test_cli_runner()
+
+    def invoke(*args: str):
+        result = runner.invoke(args=list(args), catch_exceptions=False)
+        return result
+
+    return invoke
+
+
+def test_validate(run):
+    result = run("checklists", "validate")
+    assert result.exit_code == 0
+    assert "4 packs" in result.output and "all valid" in result.output
+
+
+def test_list_prints_one_id_a_line(run):
+    result = run("checklists", "list")
+    assert result.output.split("\n")[:-1] == POLICY_SETS
+
+
+@pytest.mark.parametrize("policy_set", POLICY_SETS)
+def test_export_json(run, policy_set):
+    result = run("checklists", "export", "--policy-set", policy_set, "--format", "json")
+    assert result.exit_code == 0
+    items = json.loads(result.output)
+    assert len(items) >= 25
+    for item in items:
+        assert {"id", "title", "check", "applies_to", "checked_by", "sources"} <= set(item)
+        assert item["id"].startswith(policy_set + ".")
+        assert "type" in item["check"]
+        if item["check"]["type"] == "count_per_period":
+            assert item["check"]["count"] >= 1 and item["check"]["period"]
+        if item["check"]["type"] in ("numeric", "percentage"):
+            assert item["check"]["operator"]
+        for source in item["sources"]:
+            assert {"file", "doc_no", "section", "quote"} <= set(source)
+
+
+@pytest.mark.parametrize("policy_set", POLICY_SETS)
+def test_export_xlsform_converts_with_pyxform(run, policy_set, tmp_path):
+    path = tmp_path / f"{policy_set}.xlsx"
+    result = run(
+        "checklists",
+        "export",
+        "--policy-set",
+        policy_set,
+        "--format",
+        "xlsform",
+        "--stage",
+        "nine_year",
+        "--location",
+        "village",
+        "--boarding",
+        "--output",
+        str(path),
+    )
+    assert result.exit_code == 0, result.output
+    survey = load_workbook(path)["survey"]
+    types = [row[0] for row in survey.iter_rows(min_row=2, values_only=True)]
+    assert "begin_group" in types and types.count("begin_group") == types.count("end_group")
+    # pyxform is what ODK Central and KoboToolbox use to turn an XLSForm into an XForm.
+    out = tmp_path / "form.xml"
+    xls2xform.xls2xform_convert(xlsform_path=str(path), xform_path=str(out))
+    xml = out.read_text(encoding="utf-8")
+    assert "<h:html" in xml and "dudao_" + policy_set in xml
+
+
+def test_export_unknown_policy_set_fails_clearly(app):
+    result = app.test_cli_runner().invoke(args=["checklists", "export", "--policy-set", "nowhere"])
+    assert result.exit_code != 0 and "unknown policy set 'nowhere'" in result.output
+
+
+def test_xlsform_download_from_the_web(client, factory):
+    from .conftest import login
+
+    login(client, factory.user("admin"))
+    response = client.get("/packs/liaocheng/xlsform.xlsx?stage=kindergarten&location=town")
+    assert response.status_code == 200
+    assert load_workbook(io.BytesIO(response.data))["settings"]["B2"].value == "dudao_liaocheng_routine"
+
+
+def test_demo_load_is_idempotent(run):
+    assert "created" in run("demo", "load").output
+    assert "already loaded" in run("demo", "load").output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(County)) == 4
+    per_county = db.session.execute(select(School.county_id, func.count()).group_by(School.county_id)).all()
+    assert all(10 <= n <= 15 for _, n in per_county)
+    roles = set(db.session.scalars(select(User.role)))
+    assert roles == {"inspector", "researcher", "reviewer", "admin"}
+    assert all(s.latitude and s.longitude for s in db.session.scalars(select(School)))
+
+
+def test_models_match_the_migrations(app):
+    """Schema changes must come with a migration (autogenerate finds nothing to add)."""
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert diff == []

@@ -1,0 +1,67 @@
+"""Home page and schools."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from checklists.generator import item_count
+
+from ..auth.models import User
+from ..auth.policy import school_or_403, visible_schools
+from ..extensions import db
+from ..packs.operations import checklist_for_school, pack_or_none
+from .models import Assignment, County, School
+
+bp = Blueprint("core", __name__, template_folder="templates")
+
+
+@bp.route("/")
+@login_required
+def home() -> str:
+    """Each role's start page: its schools, or its county's figures."""
+    schools = db.session.scalars(visible_schools(current_user).limit(200)).all()
+    counties = []
+    if current_user.role in ("admin", "reviewer"):
+        query = select(County).order_by(County.id)
+        if current_user.role == "reviewer":
+            query = query.where(County.id == current_user.county_id)
+        counties = db.session.scalars(query).all()
+    school_counts = dict(db.session.execute(select(School.county_id, func.count()).group_by(School.county_id)).all())
+    user_counts = dict(db.session.execute(select(User.county_id, func.count()).group_by(User.county_id)).all())
+    return render_template(
+        "core/home.html",
+        schools=schools,
+        counties=counties,
+        school_counts=school_counts,
+        user_counts=user_counts,
+        pack_or_none=pack_or_none,
+    )
+
+
+@bp.route("/schools")
+@login_required
+def schools() -> str:
+    """The schools the current user may open."""
+    rows = db.session.scalars(visible_schools(current_user)).all()
+    return render_template("core/schools.html", schools=rows)
+
+
+@bp.route("/schools/<int:school_id>")
+@login_required
+def school(school_id: int) -> str:
+    """A school's profile, who is assigned to it, and its current visit checklist."""
+    school = school_or_403(school_id)
+    snapshot = checklist_for_school(school)
+    assignments = db.session.scalars(
+        select(Assignment).where(Assignment.school_id == school.id).order_by(Assignment.kind, Assignment.starts_on)
+    ).all()
+    return render_template(
+        "core/school.html",
+        school=school,
+        snapshot=snapshot,
+        item_total=item_count(snapshot),
+        assignments=assignments,
+        pack=pack_or_none(school.county.policy_set),
+    )

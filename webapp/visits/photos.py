@@ -1,0 +1,145 @@
+"""Photo uploads: verify, store durably (original, thumbnail, copy without GPS), then record."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from sync.images import ImageRejected, inspect_image, make_thumbnail, strip_metadata
+from sync.storage import Storage, StorageError
+
+from ..auth.models import User
+from ..errors import AppError
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import Photo, Visit
+from .operations import iso, naive_utc, refresh_completeness
+
+#: Copies served to browsers live a few minutes only.
+URL_SECONDS = 300
+
+
+def storage() -> Storage:
+    """The configured photo storage (local disk or S3-compatible)."""
+    return current_app.extensions["dudao.storage"]
+
+
+def _keys(sha256: str) -> dict[str, str]:
+    """Content-addressed keys: an identical re-upload lands on the same objects."""
+    prefix = f"{sha256[:2]}/{sha256}"
+    return {
+        "original_key": f"photos/original/{prefix}.jpg",
+        "public_key": f"photos/public/{prefix}.jpg",
+        "thumb_key": f"photos/thumb/{prefix}.jpg",
+    }
+
+
+def store_photo(user: User, visit: Visit, photo_id: str, data: bytes, meta: dict[str, Any]) -> tuple[Photo, bool]:
+    """Store one photo exactly once; return it and whether it is new.
+
+    The row is written only after all three objects are durably in storage,
+    so a photo the server has acknowledged can always be served.
+    """
+    existing = db.session.get(Photo, photo_id)
+    if existing is not None:
+        if existing.visit_id != visit.id or existing.sha256 != meta["sha256"]:
+            raise AppError(409, "photo_id_reused", "照片编号已被另一张照片使用。")
+        return existing, False
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != meta["sha256"]:
+        raise AppError(
+            422, "checksum_mismatch", "照片在传输中损坏（校验值不一致），请重试上传。", {"file": ["校验值不一致。"]}
+        )
+    duplicate = db.session.scalar(select(Photo).where(Photo.visit_id == visit.id, Photo.sha256 == actual))
+    if duplicate is not None and duplicate.deleted_at is None:
+        return duplicate, False
+    if visit.state == "submitted" and actual not in (visit.declared_photo_hashes or []):
+        # Photos declared at submit may still arrive (they upload after the header); others may not.
+        raise AppError(409, "visit_submitted", "该督导已提交，不能再添加照片。")
+    if meta.get("item_id") and not _item_exists(visit, meta["item_id"]):
+        raise AppError(422, "unknown_item", "照片所属的检查项不在本次检查表中。", {"item_id": ["检查项不存在。"]})
+    try:
+        info = inspect_image(data)
+    except ImageRejected as exc:
+        raise AppError(422, exc.code, exc.message, {"file": [exc.message]}) from exc
+    keys = _keys(actual)
+    try:
+        target = storage()
+        target.put(
+            keys["original_key"], data, "image/jpeg" if info.format == "JPEG" else f"image/{info.format.lower()}"
+        )
+        target.put(keys["thumb_key"], make_thumbnail(data), "image/jpeg")
+        target.put(keys["public_key"], strip_metadata(data), "image/jpeg")
+    except StorageError as exc:
+        current_app.logger.warning("photo storage failed: %s", exc)
+        raise AppError(503, "storage_unavailable", "照片存储暂不可用，照片仍保存在手机上，稍后会自动重试。") from exc
+    if duplicate is not None:
+        # The same picture was deleted earlier and is being added again.
+        duplicate.deleted_at = None
+        duplicate.caption = meta["caption"]
+        db.session.flush()
+        refresh_completeness(visit)
+        return duplicate, False
+    photo = Photo(
+        id=photo_id,
+        visit_id=visit.id,
+        item_id=meta.get("item_id"),
+        sha256=actual,
+        caption=meta["caption"],
+        content_type="image/jpeg",
+        byte_size=len(data),
+        width=info.width,
+        height=info.height,
+        captured_at=naive_utc(meta.get("captured_at")),
+        latitude=meta.get("latitude"),
+        longitude=meta.get("longitude"),
+        accuracy_m=meta.get("accuracy_m"),
+        exif_captured_at=info.exif_captured_at,
+        exif_latitude=info.exif_latitude,
+        exif_longitude=info.exif_longitude,
+        uploaded_by_id=user.id,
+        device_id=meta.get("device_id", ""),
+        **keys,
+    )
+    db.session.add(photo)
+    db.session.flush()
+    refresh_completeness(visit)
+    return photo, True
+
+
+def _item_exists(visit: Visit, item_id: str) -> bool:
+    content = visit.checklist_version.content
+    return any(item["id"] == item_id for section in content["sections"] for item in section["items"])
+
+
+def delete_photo(visit: Visit, photo_id: str) -> None:
+    """Mark a photo deleted (before submit); deleting twice, or an unknown id, is fine."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.visit_id != visit.id or photo.deleted_at is not None:
+        return
+    if visit.state == "submitted":
+        raise AppError(409, "visit_submitted", "该督导已提交，不能删除照片。")
+    photo.deleted_at = utcnow()
+    db.session.flush()
+    refresh_completeness(visit)
+
+
+def photo_as_dict(photo: Photo) -> dict[str, Any]:
+    """A photo's metadata (no storage URLs: those are made per viewer, short-lived)."""
+    return {
+        "id": photo.id,
+        "visit_id": photo.visit_id,
+        "item_id": photo.item_id,
+        "sha256": photo.sha256,
+        "caption": photo.caption,
+        "width": photo.width,
+        "height": photo.height,
+        "byte_size": photo.byte_size,
+        "captured_at": iso(photo.captured_at),
+        "latitude": photo.latitude,
+        "longitude": photo.longitude,
+        "exif_captured_at": iso(photo.exif_captured_at),
+    }

@@ -1,0 +1,132 @@
+"""Pages of the inspector's offline app (the app shell, its service worker and manifest).
+
+The shell is the same HTML for every inspector: the service worker caches it
+and shows it offline, so it carries no per-user data (no CSRF token, no
+name). Everything personal comes from IndexedDB and the sync API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, url_for
+
+from ..auth.policy import roles_required
+
+bp = Blueprint("visits", __name__, template_folder="templates")
+
+TEMPLATES = Path(__file__).with_name("templates")
+#: Templates that make up the shell; a change to any of them is a new version.
+SHELL_TEMPLATES = ("visits/shell.html", "visits/sw.js")
+#: Static files the service worker precaches (paths under the static folder).
+SHELL_STATIC = (
+    "app.css",
+    "inspect/inspect.css",
+    "inspect/app.js",
+    "inspect/db.js",
+    "inspect/outbox.js",
+    "inspect/photos.js",
+    "icons/icon-192.png",
+    "icons/icon-512.png",
+    "icons/icon-maskable-512.png",
+)
+THEME_COLOR = "#1f5f8b"
+
+
+def _htmx_files(static_folder: Path) -> list[str]:
+    """The bundled htmx (its file name carries its version)."""
+    return sorted(p.name for p in static_folder.glob("htmx-*.min.js"))
+
+
+def shell_static_files(static_folder: str) -> list[str]:
+    """Every static file of the shell, as paths under the static folder."""
+    return [*SHELL_STATIC, *_htmx_files(Path(static_folder))]
+
+
+@lru_cache(maxsize=4)
+def _version_of(static_folder: str) -> str:
+    """Hash the shell templates, the shell's static files (under ``static_folder``) and the manifest."""
+    digest = hashlib.sha256()
+    for name in SHELL_TEMPLATES:
+        digest.update(name.encode() + b"\0" + (TEMPLATES / name).read_bytes())
+    for name in shell_static_files(static_folder):
+        digest.update(name.encode() + b"\0" + (Path(static_folder) / name).read_bytes())
+    digest.update(json.dumps(manifest_data(), sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def shell_version() -> str:
+    """A hash of the shell files' contents, computed once per process.
+
+    The service worker's cache is named after it, so any change to the shell
+    (a template, a module, the CSS, an icon) makes a new cache and the old one
+    is deleted when the new worker activates.
+    """
+    return _version_of(str(current_app.static_folder))
+
+
+def manifest_data() -> dict[str, Any]:
+    """The web app manifest (static paths: it must not depend on a request)."""
+    return {
+        "name": "督导随行",
+        "short_name": "督导随行",
+        "description": "责任督学离线挂牌督导",
+        "lang": "zh-CN",
+        "dir": "ltr",
+        "start_url": "/inspect/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "theme_color": THEME_COLOR,
+        "background_color": "#f4f6f8",
+        "icons": [
+            {"src": "/static/icons/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": "/static/icons/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {
+                "src": "/static/icons/icon-maskable-512.png",
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+        ],
+    }
+
+
+def precache_urls() -> list[str]:
+    """What the service worker stores at install: the shell page, its files and the manifest."""
+    static = [url_for("static", filename=name) for name in shell_static_files(str(current_app.static_folder))]
+    return [url_for("visits.shell"), url_for("visits.manifest"), *static]
+
+
+@bp.route("/inspect/")
+@roles_required("inspector")
+def shell() -> Response:
+    """The offline app shell (inspectors only; identical for all of them)."""
+    response = Response(render_template("visits/shell.html", version=shell_version()))
+    # The service worker refetches it on update; browsers must not keep stale copies.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/sw.js")
+def service_worker() -> Response:
+    """The service worker, served from the site root so its scope can be ``/``."""
+    body = render_template("visits/sw.js", version=shell_version(), precache=precache_urls())
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/"
+    # Browsers check for a new worker on each visit; an HTTP-cached copy would delay updates.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/manifest.webmanifest")
+def manifest() -> Response:
+    """The web app manifest: install to the home screen as 督导随行."""
+    body = json.dumps(manifest_data(), ensure_ascii=False, indent=1)
+    response = Response(body, mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "no-cache"
+    return response

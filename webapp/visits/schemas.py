@@ -1,0 +1,146 @@
+"""API payloads of the sync protocol (marshmallow), also used for the OpenAPI document."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+
+from checklists.vocabulary import VISIT_TYPES
+
+UUID = validate.Regexp(r"^[0-9a-fA-F-]{32,36}$", error="必须是 UUID。")
+SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="必须是 64 位小写十六进制 SHA-256。")
+DEVICE = validate.Length(max=64)
+#: Database ids are 32-bit on every back end we support.
+ROW_ID = validate.Range(min=1, max=2**31 - 1, error="编号无效。")
+
+
+class DeclaredSchema(Schema):
+    """What the phone holds for a visit: the server compares it with what arrived."""
+
+    result_count = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
+    photo_hashes = fields.List(fields.String(validate=SHA256), required=True, validate=validate.Length(max=500))
+
+
+class VisitUpsertSchema(Schema):
+    """PUT /api/v1/visits/{id}: create or update a visit header (idempotent)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    school_id = fields.Integer(required=True, validate=ROW_ID)
+    checklist_version = fields.String(required=True, validate=validate.Length(equal=64))
+    visit_type = fields.String(load_default="routine", validate=validate.OneOf(list(VISIT_TYPES)))
+    state = fields.String(required=True, validate=validate.OneOf(["in_progress", "submitted"]))
+    started_at = fields.AwareDateTime(load_default=None, default_timezone=None)
+    submitted_at = fields.AwareDateTime(load_default=None)
+    summary = fields.String(load_default="", validate=validate.Length(max=4000))
+    device_id = fields.String(load_default="", validate=DEVICE)
+    # Optional but never null: apispec would document a nullable ref as "any object".
+    declared = fields.Nested(DeclaredSchema)
+
+
+class ResultWriteSchema(Schema):
+    """One edit of one item, made on the phone."""
+
+    id = fields.String(required=True, validate=UUID)
+    item_id = fields.String(required=True, validate=validate.Length(min=1, max=96))
+    value = fields.Dict(required=True)
+    observation = fields.String(load_default="", validate=validate.Length(max=4000))
+    edited_at = fields.AwareDateTime(required=True)
+    device_id = fields.String(load_default="", validate=DEVICE)
+
+
+class ResultBatchSchema(Schema):
+    """POST /api/v1/visits/{id}/results: a batch of edits."""
+
+    writes = fields.List(fields.Nested(ResultWriteSchema), required=True, validate=validate.Length(min=1, max=500))
+
+
+class PhotoMetaSchema(Schema):
+    """Form fields sent with a photo upload."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def blank_is_absent(self, data: dict, **_: object) -> dict:
+        """A form has no null: an empty field (or the text ``null``) means "not given"."""
+        return {k: v for k, v in data.items() if v not in ("", "null")}
+
+    sha256 = fields.String(required=True, validate=SHA256)
+    item_id = fields.String(load_default=None, validate=validate.Length(max=96))
+    caption = fields.String(load_default="", validate=validate.Length(max=200))
+    captured_at = fields.AwareDateTime(load_default=None)
+    latitude = fields.Float(load_default=None, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(load_default=None, validate=validate.Range(min=-180, max=180))
+    accuracy_m = fields.Float(load_default=None, validate=validate.Range(min=0, max=100000))
+    device_id = fields.String(load_default="", validate=DEVICE)
+
+
+class PlanSchema(Schema):
+    """POST /api/v1/visits: plan a visit to an assigned school."""
+
+    school_id = fields.Integer(required=True, validate=ROW_ID)
+    planned_on = fields.Date(required=True)
+    visit_type = fields.String(load_default="routine", validate=validate.OneOf(list(VISIT_TYPES)))
+
+
+# --- responses (documented in OpenAPI) ---------------------------------------
+
+
+class ErrorBodySchema(Schema):
+    """The one error shape."""
+
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", required=True)
+
+
+class ErrorSchema(Schema):
+    """``{"error": {...}}``."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class ReceiptSchema(Schema):
+    """What the server holds for a visit, for the phone to keep and show."""
+
+    visit_id = fields.String(required=True)
+    state = fields.String(required=True)
+    result_count = fields.Integer(required=True)
+    photo_count = fields.Integer(required=True)
+    photo_hashes = fields.List(fields.String(), required=True)
+    declared_result_count = fields.Integer(allow_none=True, required=True)
+    declared_photo_count = fields.Integer(allow_none=True, required=True)
+    missing_photo_hashes = fields.List(fields.String(), required=True)
+    is_fully_received = fields.Boolean(required=True)
+    server_time = fields.String(required=True)
+
+
+class WriteOutcomeSchema(Schema):
+    """The decision on one write: applied, or superseded by a later edit."""
+
+    id = fields.String(required=True)
+    item_id = fields.String(required=True)
+    decision = fields.String(required=True)
+    outcome = fields.String(allow_none=True, required=True)
+
+
+class ResultBatchResponseSchema(Schema):
+    """Decisions for each write, and the visit's receipt."""
+
+    writes = fields.List(fields.Nested(WriteOutcomeSchema), required=True)
+    receipt = fields.Nested(ReceiptSchema, required=True)
+
+
+class VisitResponseSchema(Schema):
+    """A visit header and its receipt."""
+
+    visit = fields.Dict(required=True)
+    receipt = fields.Nested(ReceiptSchema, required=True)
+
+
+class PhotoResponseSchema(Schema):
+    """A stored photo and the visit's receipt."""
+
+    photo = fields.Dict(required=True)
+    receipt = fields.Nested(ReceiptSchema, required=True)
