@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from webapp.auth.models import User
 from webapp.core.models import County, School
 from webapp.extensions import db
+from webapp.visits.models import Visit
 
 POLICY_SETS = ["helan", "liaocheng", "xiji", "xinganmeng"]
 
@@ -103,8 +104,10 @@ def test_xlsform_download_from_the_web(client, factory):
 
 
 def test_demo_load_is_idempotent(run):
-    assert "created" in run("demo", "load").output
-    assert "already loaded" in run("demo", "load").output
+    first = run("demo", "load").output
+    assert "created" in first and "planned" in first
+    second = run("demo", "load").output
+    assert "already loaded" in second and "planned" not in second
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(County)) == 4
     per_county = db.session.execute(select(School.county_id, func.count()).group_by(School.county_id)).all()
@@ -112,6 +115,12 @@ def test_demo_load_is_idempotent(run):
     roles = set(db.session.scalars(select(User.role)))
     assert roles == {"inspector", "researcher", "reviewer", "admin"}
     assert all(s.latitude and s.longitude for s in db.session.scalars(select(School)))
+    planned = db.session.execute(
+        select(Visit.inspector_id, func.count()).where(Visit.state == "planned").group_by(Visit.inspector_id)
+    ).all()
+    inspectors = db.session.scalars(select(User.id).where(User.role == "inspector")).all()
+    assert {user_id for user_id, _ in planned} == set(inspectors)
+    assert all(n == 3 for _, n in planned)
 
 
 def test_models_match_the_migrations(app):

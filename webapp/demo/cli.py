@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from ..extensions import db
+from ..timeutil import today_in_china
 from .data import DEMO_PASSWORD
 from .operations import load_demo
+from .visits import plan_demo_visits
 
 demo_cli = click.Group("demo", help="Demo data.")
 
@@ -15,7 +17,10 @@ demo_cli = click.Group("demo", help="Demo data.")
 def load_cmd() -> None:
     """Load demo counties, schools and users (safe to run again)."""
     made = load_demo()
+    planned = plan_demo_visits(today_in_china())
     db.session.commit()
+    if planned:
+        click.echo(f"demo: planned {planned} visits for the inspectors")
     if made:
         click.echo(f"demo: created {len(made)} accounts, password {DEMO_PASSWORD}")
     else:
