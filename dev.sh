@@ -36,14 +36,32 @@ ensure_venv() {  # $1: extras ("" or "dev")
   fi
 }
 
+apt_install() {  # Debian packages, as root or through sudo
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 ensure_chromium() {
-  [ -x /usr/bin/chromium ] && return 0
-  echo "== installing Debian's Chromium for the browser tests"
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  # Chromium drives the browser tests and prints the bureau's PDF reports; Noto CJK sets their Chinese.
+  [ -x /usr/bin/chromium ] && [ -n "$(fc-list 'Noto Serif CJK SC' 2>/dev/null)" ] && return 0
+  echo "== installing Debian's Chromium and the Noto CJK fonts"
+  apt_install chromium fonts-noto-cjk
+}
+
+ensure_lighthouse() {
+  # Lighthouse 11 from npm (pinned in tools/lighthouse/package-lock.json) for tests/test_lighthouse.py.
+  local dir=tools/lighthouse
+  if [ -x "$dir/node_modules/.bin/lighthouse" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return 0
   fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "== installing Debian's Node.js and npm for the Lighthouse audit"
+    apt_install nodejs npm
+  fi
+  echo "== installing Lighthouse (npm ci in $dir)"
+  # A failure here fails the run: the audit must not be skipped silently.
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 }
 
 cmd_serve() {
@@ -70,6 +88,7 @@ MSG
 cmd_test() {
   ensure_venv dev
   ensure_chromium
+  ensure_lighthouse
   "$VENV/bin/ruff" check .
   echo "== tests on SQLite"
   TEST_DATABASE_URL="" "$PY" -m pytest "$@"

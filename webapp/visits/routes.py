@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, url_for
+from markupsafe import Markup
 
 from ..auth.policy import roles_required
 
@@ -22,14 +23,13 @@ bp = Blueprint("visits", __name__, template_folder="templates")
 TEMPLATES = Path(__file__).with_name("templates")
 #: Templates that make up the shell; a change to any of them is a new version.
 SHELL_TEMPLATES = ("visits/shell.html", "visits/sw.js")
-#: Static files the service worker precaches (paths under the static folder).
+#: Style sheets inlined into the shell page (under the static folder): the first paint
+#: waits for no stylesheet request, and the page is cached whole anyway.
+SHELL_CSS = ("app.css", "inspect/inspect.css")
+#: Static files the service worker precaches (paths under the static folder), besides
+#: every ES module in static/inspect/ (see shell_modules): a module missing from the
+#: cache would break the app offline, so new modules are picked up by themselves.
 SHELL_STATIC = (
-    "app.css",
-    "inspect/inspect.css",
-    "inspect/app.js",
-    "inspect/db.js",
-    "inspect/outbox.js",
-    "inspect/photos.js",
     "icons/icon-192.png",
     "icons/icon-512.png",
     "icons/icon-maskable-512.png",
@@ -42,9 +42,14 @@ def _htmx_files(static_folder: Path) -> list[str]:
     return sorted(p.name for p in static_folder.glob("htmx-*.min.js"))
 
 
+def shell_modules(static_folder: str) -> list[str]:
+    """The app's ES modules (static/inspect/*.js), as paths under the static folder."""
+    return sorted(f"inspect/{p.name}" for p in (Path(static_folder) / "inspect").glob("*.js"))
+
+
 def shell_static_files(static_folder: str) -> list[str]:
     """Every static file of the shell, as paths under the static folder."""
-    return [*SHELL_STATIC, *_htmx_files(Path(static_folder))]
+    return [*SHELL_STATIC, *shell_modules(static_folder), *_htmx_files(Path(static_folder))]
 
 
 @lru_cache(maxsize=4)
@@ -53,10 +58,16 @@ def _version_of(static_folder: str) -> str:
     digest = hashlib.sha256()
     for name in SHELL_TEMPLATES:
         digest.update(name.encode() + b"\0" + (TEMPLATES / name).read_bytes())
-    for name in shell_static_files(static_folder):
+    for name in (*SHELL_CSS, *shell_static_files(static_folder)):
         digest.update(name.encode() + b"\0" + (Path(static_folder) / name).read_bytes())
     digest.update(json.dumps(manifest_data(), sort_keys=True).encode())
     return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=4)
+def _css_of(static_folder: str) -> Markup:
+    """The shell's style sheets, one after the other (our own files: safe inside <style>)."""
+    return Markup("\n".join((Path(static_folder) / name).read_text(encoding="utf-8") for name in SHELL_CSS))
 
 
 def shell_version() -> str:
@@ -103,10 +114,11 @@ def precache_urls() -> list[str]:
 
 
 @bp.route("/inspect/")
-@roles_required("inspector")
+@roles_required("inspector", "researcher")
 def shell() -> Response:
-    """The offline app shell (inspectors only; identical for all of them)."""
-    response = Response(render_template("visits/shell.html", version=shell_version()))
+    """The offline app shell (inspectors, and 教研员 for their lesson log; identical for all)."""
+    css = _css_of(str(current_app.static_folder))
+    response = Response(render_template("visits/shell.html", version=shell_version(), css=css))
     # The service worker refetches it on update; browsers must not keep stale copies.
     response.headers["Cache-Control"] = "no-cache"
     return response

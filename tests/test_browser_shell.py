@@ -1,0 +1,69 @@
+"""The offline app's module layout: every module is precached, and features plug in through router.js."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import PHONE, login
+
+INSPECT = Path(__file__).resolve().parent.parent / "webapp" / "static" / "inspect"
+COMMENT = re.compile(r"^\s*(?://|/?\*).*$", re.MULTILINE)  # examples in comments are not imports
+IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(\s*)["']\./([\w.-]+\.js)["']""")
+
+
+def test_every_imported_module_exists_and_is_precached(client):
+    worker = client.get("/sw.js").get_data(as_text=True)
+    imported = {"app.js"}
+    for path in INSPECT.glob("*.js"):
+        code = COMMENT.sub("", path.read_text(encoding="utf-8"))
+        imported |= set(IMPORT.findall(code))
+    assert {"router.js", "fill.js", "submit.js", "db.js"} <= imported  # the pattern does find imports
+    for name in sorted(imported):
+        assert (INSPECT / name).exists(), f"{name} is imported but missing"
+        # Offline, a module missing from the cache would stop the whole app from starting.
+        assert f'"/static/inspect/{name}"' in worker, f"{name} is not precached by the service worker"
+
+
+@pytest.mark.browser
+def test_features_add_views_and_home_sections_through_the_router(browser, live_server, client, inspector_world):
+    login(client, inspector_world["inspector"])  # same secret key and database as the live server
+    phone = browser.new_context(**PHONE)
+    phone.add_cookies([{"name": "session", "value": client.get_cookie("session").value, "url": live_server}])
+    page = phone.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server + "/inspect/")
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+
+    # What a feature module does when app.js imports it (the same module instances as the app's).
+    page.evaluate(
+        """async () => {
+            const router = await import("/static/inspect/router.js");
+            const ui = await import("/static/inspect/ui.js");
+            router.registerView(/^#\\/hello\\/([^/]+)$/, (name) => {
+                ui.setChrome("你好", "#/");
+                ui.root.replaceChildren(ui.h("p", { id: "hello" }, `你好，${name}`));
+                ui.bar.replaceChildren();
+            });
+            const top = () => ui.h("section", { class: "card", id: "extra-top" }, "置顶");
+            router.registerHomeSection(top, { order: -1 });
+            router.registerHomeSection(async () => ui.h("section", { class: "card", id: "extra-end" }, "在后"));
+            router.registerHomeSection(() => { throw new Error("a broken section"); });
+        }"""
+    )
+    page.evaluate("location.hash = '#/hello/' + encodeURIComponent('督学')")
+    page.wait_for_selector("#hello")
+    assert page.text_content("#hello") == "你好，督学"
+    assert page.text_content("#title") == "你好" and page.is_visible("#back")
+
+    page.evaluate("location.hash = '#/'")
+    page.wait_for_selector("#extra-end")
+    order = page.evaluate("[...document.querySelectorAll('#app > *')].map((el) => el.id || el.className)")
+    assert order.index("card status-card") < order.index("extra-top") < order.index("visit-list")
+    assert order.index("school-list") < order.index("extra-end")
+    assert not errors, errors  # a broken section is skipped, not fatal
+    phone.close()

@@ -1,0 +1,265 @@
+// Photos on the fill page: take or pick, resize and store on the phone
+// (photos.js), caption, delete before submit, and each photo's upload state.
+
+import * as db from "./db.js";
+import * as outbox from "./outbox.js";
+import * as photos from "./photos.js";
+import { itemsOf } from "./checks.js";
+import { config, state } from "./state.js";
+import { kick } from "./status.js";
+import { errorText, h, root, toast } from "./ui.js";
+import { drawItemState, ensureStarted, objectUrls, updateProgress } from "./visit.js";
+
+/** The 拍照 (camera) and 相册 (gallery) buttons for an item ("" for photos of no item). */
+export function photoButtons(itemId) {
+  const onchange = async (event) => {
+    const files = [...event.target.files];
+    event.target.value = "";
+    await addFiles(itemId, files);
+  };
+  const name = itemId ? "" : "（其他）";
+  return h(
+    "span",
+    { class: "photo-buttons" },
+    h(
+      "label",
+      { class: "button photo-take" },
+      "拍照",
+      h("input", {
+        type: "file",
+        accept: "image/*",
+        capture: "environment",
+        class: "visually-hidden take",
+        "aria-label": `拍照${name}`,
+        onchange,
+      }),
+    ),
+    h(
+      "label",
+      { class: "button photo-pick" },
+      "相册",
+      h("input", {
+        type: "file",
+        accept: "image/*",
+        multiple: true,
+        class: "visually-hidden pick",
+        "aria-label": `从相册选择${name}`,
+        onchange,
+      }),
+    ),
+  );
+}
+
+/** The list of an item's photos; filled once the card is on the page. */
+export function photoList(itemId) {
+  const list = h("ul", { class: "photos plain", dataset: { photosFor: itemId } });
+  queueMicrotask(() => drawPhotos(itemId));
+  return list;
+}
+
+/** Redraw an item's photo rows in place (status, caption lock), adding and removing rows. */
+export async function drawPhotos(itemId) {
+  const visitState = state.current;
+  if (!visitState) return;
+  const entries = await outbox.entries(visitState.visit.id);
+  if (state.current !== visitState) return;
+  const card = root.querySelector(`[data-item-id="${CSS.escape(itemId)}"]`);
+  const list = card && card.querySelector(".photos");
+  if (!list) return;
+  const pending = new Map(entries.filter((e) => e.kind === "photo").map((e) => [e.id, e]));
+  const mine = visitState.photos.filter((p) => (p.item_id || "") === itemId);
+  const keep = new Set(mine.map((p) => p.id));
+  for (const row of list.querySelectorAll("li.photo")) if (!keep.has(row.dataset.photoId)) row.remove();
+  // Update rows in place: replacing them would drop a caption being typed.
+  for (const photo of mine) {
+    const row = list.querySelector(`li.photo[data-photo-id="${CSS.escape(photo.id)}"]`);
+    if (!row) {
+      list.insertBefore(photoRow(photo, pending.get(photo.id)), list.querySelector("li.busy"));
+      continue;
+    }
+    const [text, kind] = photoStatus(photo, pending.get(photo.id));
+    const status = row.querySelector(".photo-status");
+    if (!(kind === "warn" && status.classList.contains("busy"))) {
+      status.textContent = text;
+      status.className = `photo-status ${kind}`;
+    }
+    if (photo.uploaded) row.querySelector(".caption").disabled = true;
+  }
+}
+
+function photoStatus(photo, entry) {
+  if (photo.uploaded) return ["已上传", "ok"];
+  if (entry && entry.status === "failed") return [`失败：${entry.error ? entry.error.message : ""}`, "bad"];
+  if (entry && entry.last_error) return [`等待重试：${entry.last_error}`, "warn"];
+  return ["待上传", "warn"];
+}
+
+function photoRow(photo, entry) {
+  const visitState = state.current;
+  let thumb;
+  if (photo.blob) {
+    const url = URL.createObjectURL(photo.blob);
+    objectUrls.push(url);
+    thumb = h("img", { class: "thumb", src: url, alt: photo.caption || "现场照片" });
+  } else {
+    thumb = h("span", { class: "thumb placeholder" }, "已在服务器");
+  }
+  const [text, kind] = photoStatus(photo, entry);
+  const caption = h("input", {
+    class: "caption",
+    type: "text",
+    maxlength: "200",
+    placeholder: "照片说明",
+    "aria-label": "照片说明",
+    value: photo.caption || "",
+    disabled: photo.uploaded || visitState.readOnly,
+    oninput: (event) => captionChanged(photo, event.target.value),
+    onblur: (event) => releasePhoto(photo, event.target),
+  });
+  return h(
+    "li",
+    { class: "photo", dataset: { photoId: photo.id } },
+    thumb,
+    h(
+      "div",
+      { class: "photo-meta" },
+      caption,
+      h("span", { class: `photo-status ${kind}` }, text),
+      visitState.readOnly
+        ? null
+        : h("button", { class: "button small delete-photo", type: "button", onclick: () => deletePhoto(photo) }, "删除"),
+    ),
+  );
+}
+
+const captionTimers = new Map();
+
+function captionChanged(photo, caption) {
+  clearTimeout(captionTimers.get(photo.id));
+  captionTimers.set(
+    photo.id,
+    setTimeout(async () => {
+      captionTimers.delete(photo.id);
+      // Typing keeps the upload waiting a little, so the caption goes with it.
+      const updated = await outbox.updatePhoto(photo.id, { caption, hold_until: Date.now() + config.photoHoldMs });
+      if (updated) photo.caption = caption;
+      setTimeout(kick, config.photoHoldMs + 100);
+    }, config.saveDelayMs),
+  );
+}
+
+/** Leaving the caption field: save it now and let the photo go. */
+async function releasePhoto(photo, input) {
+  const changes = { hold_until: 0 };
+  if (captionTimers.has(photo.id)) {
+    clearTimeout(captionTimers.get(photo.id));
+    captionTimers.delete(photo.id);
+    changes.caption = input.value;
+  }
+  const updated = await outbox.updatePhoto(photo.id, changes);
+  if (updated) photo.caption = updated.caption;
+  kick();
+}
+
+async function addFiles(itemId, files) {
+  const visitState = state.current;
+  if (!visitState || visitState.readOnly || !files.length) return;
+  const list = root.querySelector(`[data-item-id="${CSS.escape(itemId)}"] .photos`);
+  const busy = h("li", { class: "meta busy" }, "正在处理照片…");
+  list.append(busy);
+  for (const file of files) {
+    try {
+      const prepared = await photos.preparePhoto(file);
+      if (visitState.photos.some((p) => p.sha256 === prepared.sha256)) {
+        toast("这张照片已经添加过了。", "warn");
+        continue;
+      }
+      await ensureStarted(visitState);
+      const position = photos.recentPosition();
+      const record = await outbox.addPhoto({
+        id: db.uuid(),
+        visit_id: visitState.visit.id,
+        item_id: itemId || null,
+        caption: "",
+        device_id: state.deviceId,
+        hold_until: Date.now() + config.photoHoldMs,
+        ...prepared,
+        ...(position
+          ? { latitude: position.latitude, longitude: position.longitude, accuracy_m: position.accuracy_m }
+          : {}),
+      });
+      visitState.photos.push(record);
+      if (!position) {
+        // Never wait for GPS: the photo is saved now; a position found in time goes with the upload.
+        photos.currentPosition().then((found) => {
+          if (found) {
+            outbox.updatePhoto(record.id, {
+              latitude: found.latitude,
+              longitude: found.longitude,
+              accuracy_m: found.accuracy_m,
+            });
+          }
+        });
+      }
+    } catch (error) {
+      toast(`照片没有保存：${errorText(error)}`);
+    }
+  }
+  busy.remove();
+  if (state.current !== visitState) return;
+  await drawPhotos(itemId);
+  const item = itemId && itemsOf(visitState.checklist).find((i) => i.id === itemId);
+  if (item) drawItemState(item);
+  updateProgress();
+  setTimeout(kick, config.photoHoldMs + 100);
+  kick();
+}
+
+async function deletePhoto(photo) {
+  const visitState = state.current;
+  if (!visitState || visitState.readOnly) return;
+  await outbox.removePhoto(photo.id);
+  visitState.photos = visitState.photos.filter((p) => p.id !== photo.id);
+  await drawPhotos(photo.item_id || "");
+  const item = photo.item_id && itemsOf(visitState.checklist).find((i) => i.id === photo.item_id);
+  if (item) drawItemState(item);
+  updateProgress();
+  kick();
+}
+
+
+/** Show an outbox "photo" event (uploading / done / failed / waiting) on the photo's row. */
+export function showPhotoEvent(event) {
+  const { photo_id: photoId, state: upload, message } = event.detail;
+  const el = root.querySelector(`[data-photo-id="${CSS.escape(photoId)}"] .photo-status`);
+  if (!el) return;
+  const labels = {
+    uploading: ["上传中…", "busy"],
+    done: ["已上传", "ok"],
+    failed: [`失败：${message}`, "bad"],
+    waiting: [`等待重试：${message}`, "warn"],
+  };
+  const [text, kind] = labels[upload] || ["", ""];
+  el.textContent = text;
+  el.className = `photo-status ${kind}`;
+  if (upload === "done") {
+    const caption = el.parentElement.querySelector(".caption");
+    if (caption) caption.disabled = true;
+  }
+}
+
+/** After a replay round: reload the visit's photos and redraw every photo list on the page. */
+export async function redrawAllPhotos() {
+  const visitState = state.current;
+  if (!visitState) return;
+  const fresh = (await db.photosOf(visitState.visit.id)).filter((p) => !p.deleted);
+  if (state.current !== visitState) return; // another page by now: it loaded its own photos
+  visitState.photos = fresh;
+  const items = new Set(fresh.map((p) => p.item_id || ""));
+  for (const el of root.querySelectorAll("[data-photos-for]")) items.add(el.dataset.photosFor);
+  for (const itemId of items) drawPhotos(itemId);
+}
+
+// Photo rows exist only on the fill page, which loads this module: listen from then on.
+outbox.events.addEventListener("photo", showPhotoEvent);
+outbox.events.addEventListener("idle", redrawAllPhotos);

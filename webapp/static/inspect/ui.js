@@ -1,0 +1,141 @@
+// Page furniture shared by every view: the element helper, the shell's fixed
+// elements, formatting, labels, banners and toasts. No data access here.
+
+/** The shell's fixed elements (visits/shell.html). */
+export const root = document.getElementById("app");
+export const bar = document.getElementById("bar");
+export const bannerBox = document.getElementById("banners");
+const titleEl = document.getElementById("title");
+const backEl = document.getElementById("back");
+const netEl = document.getElementById("net");
+
+export const STATE_ORDER = { planned: 0, in_progress: 1, submitted: 2, returned: 2, accepted: 3 };
+export const STATE_LABELS = { planned: "计划中", in_progress: "进行中", submitted: "已提交", returned: "已退回", accepted: "已通过" };
+export const VISIT_TYPES = {
+  routine: "经常性督导",
+  safety: "平安校园专项督导",
+  conditions: "办学条件专项督导",
+  teaching: "教学常规专项督导",
+};
+
+/**
+ * Make an element: h("button", {class: "button", onclick}, "text", child…).
+ * Strings become text nodes (never HTML), so server text cannot inject markup.
+ */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "value") el.value = value;
+    else if (key === "text") el.textContent = value;
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+/** A short local date and time (月/日 时:分), or 从未 for none. */
+export function when(iso) {
+  if (!iso) return "从未";
+  const date = new Date(iso);
+  const options = { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false };
+  return date.toLocaleString("zh-CN", options);
+}
+
+/** Now as an ISO timestamp (the phone's edit times). */
+export function nowIso() {
+  return new Date().toISOString();
+}
+
+/** Whether the browser believes it has a network (unknown counts as yes). */
+export function online() {
+  return navigator.onLine !== false;
+}
+
+/** The element matching `selector` inside the card of checklist item `itemId`. */
+export function byItem(selector, itemId) {
+  return root.querySelector(`[data-item-id="${CSS.escape(itemId)}"] ${selector}`);
+}
+
+/** Set the top bar: title, and a back link (or none). */
+export function setChrome(title, back) {
+  titleEl.textContent = title;
+  backEl.hidden = !back;
+  if (back) backEl.setAttribute("href", back);
+  document.title = `${title} · 督导随行`;
+}
+
+/** The network indicator in the top bar. */
+export function updateNet() {
+  netEl.textContent = online() ? "在线" : "离线";
+  netEl.className = `net ${online() ? "on" : "off"}`;
+}
+
+/** Resolves once the page has painted what was just drawn (at most ~100 ms: hidden tabs do not paint). */
+export function afterPaint() {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 100);
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        clearTimeout(timer);
+        resolve();
+      }, 0),
+    );
+  });
+}
+
+/** The message of an error (or the thing thrown itself). */
+export function errorText(error) {
+  return error && error.message ? error.message : error;
+}
+
+// --- banners ----------------------------------------------------------------------
+
+/**
+ * Show (or replace) a banner by key; `kind` is "", "warn" or "ok"; `actions` are elements.
+ * A banner with `ttl` disappears by itself.
+ */
+export function banner(key, message, kind = "", actions = [], ttl = 0) {
+  let el = bannerBox.querySelector(`[data-banner="${key}"]`);
+  if (!el) {
+    el = h("div", { class: "alert banner", dataset: { banner: key }, role: kind === "" ? "alert" : "status" });
+    bannerBox.append(el);
+  }
+  el.className = `alert banner ${kind}`;
+  el.replaceChildren(h("span", {}, message), ...actions);
+  if (ttl) setTimeout(() => el.remove(), ttl);
+}
+
+/** Remove the banner `key`, if shown. */
+export function clearBanner(key) {
+  const el = bannerBox.querySelector(`[data-banner="${key}"]`);
+  if (el) el.remove();
+}
+
+/** Remove every toast (a new page starts clean). */
+export function clearToasts() {
+  for (const el of bannerBox.querySelectorAll('[data-banner^="toast-"]')) el.remove();
+}
+
+/** A banner that goes away by itself after a few seconds. */
+export function toast(message, kind = "") {
+  banner(`toast-${Date.now()}`, message, kind, [], 6000);
+}
+
+/** A banner with a 刷新 button (a new version of the code, another tab upgraded the database). */
+export function reloadBanner(key, message, kind) {
+  banner(key, message, kind, [h("button", { class: "button", type: "button", onclick: () => location.reload() }, "刷新")]);
+}
+
+/** The session ended: say so, with a way to sign in again (records stay on the phone). */
+export function signedOut() {
+  banner("auth", "登录已失效。手机上的记录都还在，请重新登录后继续同步。", "warn", [
+    h("a", { class: "button primary", href: "/login?next=/inspect/" }, "重新登录"),
+  ]);
+}
