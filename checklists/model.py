@@ -56,6 +56,34 @@ class AppliesTo:
 
 
 @dataclass(frozen=True)
+class Quota:
+    """Which 教研员 activities count toward a ``count_per_period`` item, and for whom.
+
+    ``who`` is ``researcher`` (each 教研员 must reach the count) or ``teacher``
+    (every teacher of a school observed ``count`` times per period: coverage).
+    ``schools`` is ``assigned`` (only the 教研员's 包片 schools on the day of the
+    record) or ``any``; the item's ``applies_to`` narrows the schools further.
+    ``forms`` empty means every form of the ``kinds``. ``cycle_from`` anchors
+    multi-year periods (a three-year cycle starts there and every third year after).
+    """
+
+    kinds: tuple[str, ...]
+    who: str = "researcher"
+    schools: str = "assigned"
+    forms: tuple[str, ...] = ()
+    cycle_from: date | None = None
+
+
+@dataclass(frozen=True)
+class RubricDimension:
+    """One scored dimension of a lesson evaluation (scores 1 … ``max_score``)."""
+
+    id: str
+    label: str
+    max_score: int = 5
+
+
+@dataclass(frozen=True)
 class Item:
     """One checkable requirement."""
 
@@ -70,6 +98,7 @@ class Item:
     applies_to: AppliesTo = field(default_factory=AppliesTo)
     effective_from: date | None = None
     effective_until: date | None = None
+    quota: Quota | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +131,8 @@ class Pack:
     documents: tuple[Document, ...]
     checklists: tuple[Checklist, ...]
     path: str = ""
+    #: The county's lesson evaluation rubric; empty means the default one.
+    lesson_rubric: tuple[RubricDimension, ...] = ()
 
     @property
     def items(self) -> tuple[Item, ...]:

@@ -18,6 +18,8 @@ from marshmallow import (
 
 from . import model
 from .vocabulary import (
+    ACTIVITY_FORMS,
+    ACTIVITY_KINDS,
     CHECK_TYPES,
     CHECKED_BY,
     CHECKLISTS,
@@ -25,6 +27,8 @@ from .vocabulary import (
     OPERATORS,
     PACK_STATUSES,
     PERIODS,
+    QUOTA_SCHOOLS,
+    QUOTA_WHO,
     STAGES,
 )
 
@@ -127,6 +131,46 @@ class AppliesToSchema(_Strict):
         )
 
 
+class QuotaSchema(_Strict):
+    """Which activity kinds (and forms) count toward a count_per_period item, and for whom."""
+
+    kinds = fields.List(fields.String(validate=_one_of(ACTIVITY_KINDS)), required=True, validate=validate.Length(min=1))
+    who = fields.String(load_default="researcher", validate=_one_of(QUOTA_WHO))
+    schools = fields.String(load_default="assigned", validate=_one_of(QUOTA_SCHOOLS))
+    forms = fields.List(fields.String(), load_default=list)
+    cycle_from = fields.Date(load_default=None)
+
+    @validates_schema
+    def forms_belong_to_kinds(self, data: dict[str, Any], **_: Any) -> None:
+        """A form must be one of the counted kinds' forms."""
+        known = {form for kind in data.get("kinds", ()) for form in ACTIVITY_FORMS.get(kind, {})}
+        unknown = [form for form in data.get("forms", ()) if form not in known]
+        if unknown:
+            raise ValidationError({"forms": [f"form {', '.join(unknown)} is not a form of {data.get('kinds')}"]})
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> model.Quota:
+        return model.Quota(
+            kinds=tuple(dict.fromkeys(data["kinds"])),
+            who=data["who"],
+            schools=data["schools"],
+            forms=tuple(dict.fromkeys(data["forms"])),
+            cycle_from=data["cycle_from"],
+        )
+
+
+class RubricDimensionSchema(_Strict):
+    """One scored dimension of the lesson evaluation."""
+
+    id = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
+    label = fields.String(required=True, validate=validate.Length(min=1, max=12))
+    max_score = fields.Integer(load_default=5, validate=validate.Range(min=2, max=10))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> model.RubricDimension:
+        return model.RubricDimension(**data)
+
+
 class ItemSchema(_Strict):
     """One checkable requirement."""
 
@@ -140,7 +184,19 @@ class ItemSchema(_Strict):
     applies_to = fields.Nested(AppliesToSchema, load_default=None)
     effective_from = fields.Date(load_default=None)
     effective_until = fields.Date(load_default=None)
+    quota = fields.Nested(QuotaSchema, load_default=None)
     sources = fields.List(fields.Nested(SourceSchema), required=True, validate=validate.Length(min=1))
+
+    @validates_schema
+    def quota_fits_check(self, data: dict[str, Any], **_: Any) -> None:
+        """A quota counts records per period: only a count_per_period check can have one."""
+        quota, check = data.get("quota"), data.get("check")
+        if quota is None or check is None:
+            return
+        if check.type != "count_per_period":
+            raise ValidationError({"quota": ["a quota needs a count_per_period check"]})
+        if check.period == "three_years" and quota.cycle_from is None and data.get("effective_from") is None:
+            raise ValidationError({"quota": ["a three_years quota needs cycle_from (or the item's effective_from)"]})
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> model.Item:
@@ -186,6 +242,14 @@ class PackSchema(Schema):
     status = fields.String(required=True, validate=_one_of(PACK_STATUSES))
     documents = fields.List(fields.Nested(DocumentSchema), required=True, validate=validate.Length(min=1))
     checklists = fields.List(fields.Nested(ChecklistSchema), required=True, validate=validate.Length(min=1))
+    lesson_rubric = fields.List(fields.Nested(RubricDimensionSchema), load_default=list)
+
+    @validates_schema
+    def rubric_ids_unique(self, data: dict[str, Any], **_: Any) -> None:
+        """Scores are stored by dimension id: ids must not repeat."""
+        ids = [dimension.id for dimension in data.get("lesson_rubric", ())]
+        if len(ids) != len(set(ids)):
+            raise ValidationError({"lesson_rubric": ["dimension ids must be unique"]})
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> model.Pack:
@@ -196,4 +260,5 @@ class PackSchema(Schema):
             status=data["status"],
             documents=tuple(data["documents"]),
             checklists=tuple(data["checklists"]),
+            lesson_rubric=tuple(data["lesson_rubric"]),
         )

@@ -88,3 +88,92 @@ VISIT_TYPES: dict[str, tuple[str, frozenset[str] | None]] = {
 
 #: Pack status: a draft for comment (征求意见稿) is shown as such everywhere.
 PACK_STATUSES: dict[str, str] = {"in_force": "正式印发", "draft": "征求意见稿"}
+
+#: Kinds of 教研员 activity a record can be. A pack's ``quota`` block names the
+#: kinds that count toward an item, so a county's rule is data; a new kind of
+#: activity is one line here.
+ACTIVITY_KINDS: dict[str, str] = {
+    "lesson": "听评课",
+    "guidance": "教研指导",
+    "studio": "工作室活动",
+    "themed_research": "主题教研",
+    "principal_forum": "校长论坛",
+}
+
+#: Kinds recorded as a lesson (class, subject, teacher observed, rubric); the others as a session.
+LESSON_KINDS: frozenset[str] = frozenset({"lesson"})
+
+#: The forms each kind of activity takes (a quota may count only some of them).
+ACTIVITY_FORMS: dict[str, dict[str, str]] = {
+    "lesson": {
+        "observe": "听评课",
+        "open": "公开课",
+        "model": "示范课",
+        "sending": "送教",
+        "synchronous": "同步课堂",
+    },
+    "guidance": {
+        "collective_prep": "集体备课",
+        "seminar": "专题研讨",
+        "homework": "作业设计指导",
+        "quality_analysis": "质量分析",
+        "other": "其他",
+    },
+    "studio": {"lesson_study": "课例研讨", "lecture": "专题讲座", "mentoring": "师徒结对", "other": "其他"},
+    "themed_research": {"seminar": "专题研讨", "showcase": "展示交流", "other": "其他"},
+    "principal_forum": {"forum": "论坛交流", "other": "其他"},
+}
+
+#: Subjects of observed lessons and of 教研员.
+SUBJECTS: dict[str, str] = {
+    "chinese": "语文",
+    "math": "数学",
+    "english": "英语",
+    "morality": "道德与法治",
+    "science": "科学",
+    "physics": "物理",
+    "chemistry": "化学",
+    "biology": "生物",
+    "history": "历史",
+    "geography": "地理",
+    "music": "音乐",
+    "art": "美术",
+    "pe": "体育与健康",
+    "it": "信息科技",
+    "labour": "劳动",
+    "practice": "综合实践",
+    "mental": "心理健康",
+    "preschool": "学前教育",
+    "other": "其他",
+}
+
+#: Grades (年级), kindergarten to senior three.
+GRADES: dict[str, str] = {
+    "k": "幼儿园",
+    "g1": "一年级",
+    "g2": "二年级",
+    "g3": "三年级",
+    "g4": "四年级",
+    "g5": "五年级",
+    "g6": "六年级",
+    "g7": "七年级",
+    "g8": "八年级",
+    "g9": "九年级",
+    "g10": "高一",
+    "g11": "高二",
+    "g12": "高三",
+}
+
+#: Whose count a quota is: each 教研员's, or coverage of every teacher of a school.
+QUOTA_WHO: dict[str, str] = {"researcher": "每位教研员", "teacher": "每位教师"}
+
+#: Which schools' records count: the 教研员's assigned (包片) schools, or any school.
+QUOTA_SCHOOLS: dict[str, str] = {"assigned": "包片学校", "any": "不限学校"}
+
+#: The lesson evaluation rubric used when a pack sets none: (id, label, top score).
+DEFAULT_RUBRIC: tuple[tuple[str, str, int], ...] = (
+    ("goals", "教学目标", 5),
+    ("process", "教学过程", 5),
+    ("engagement", "学生参与", 5),
+    ("effect", "教学效果", 5),
+)

@@ -197,7 +197,42 @@ def _import_assignments(parsed: _Parsed, county: County, result: ImportResult) -
             result.unchanged += 1
 
 
-_IMPORTERS = {"schools": _import_schools, "users": _import_users, "assignments": _import_assignments}
+def _import_teachers(parsed: _Parsed, county: County, result: ImportResult) -> None:
+    from ..lessons.models import Teacher  # the lesson log's table; imported here to keep imports light
+
+    _duplicates(parsed, lambda d: (d["school_code"], d["name"]), "姓名")
+    codes = {d["school_code"] for _, d in parsed.rows}
+    schools = {
+        s.code: s
+        for s in db.session.scalars(select(School).where(School.code.in_(codes), School.county_id == county.id))
+    }
+    for row_no, data in parsed.rows:
+        if data["school_code"] not in schools:
+            parsed.errors.append(
+                RowError(row_no, "学校代码", f"本县区没有学校代码“{data['school_code']}”，请先导入学校。")
+            )
+    if parsed.errors:
+        return
+    ids = [s.id for s in schools.values()]
+    existing = {(t.school_id, t.name): t for t in db.session.scalars(select(Teacher).where(Teacher.school_id.in_(ids)))}
+    for _, data in parsed.rows:
+        school = schools[data.pop("school_code")]
+        teacher = existing.get((school.id, data["name"]))
+        if teacher is None:
+            db.session.add(Teacher(school_id=school.id, **data))
+            result.created += 1
+        elif _apply(teacher, data):
+            result.updated += 1
+        else:
+            result.unchanged += 1
+
+
+_IMPORTERS = {
+    "schools": _import_schools,
+    "users": _import_users,
+    "assignments": _import_assignments,
+    "teachers": _import_teachers,
+}
 
 
 def import_table(kind: str, table: Table, county: County) -> ImportResult:

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from checklists.vocabulary import LOCATIONS, STAGES
+from checklists.vocabulary import LOCATIONS, STAGES, SUBJECTS
 
 from ..auth.models import ROLES
 from ..core.models import ASSIGNMENT_KINDS
@@ -171,5 +171,46 @@ class AssignmentRow(_Row):
             raise ValidationError("结束日期早于开始日期。", "ends_on")
 
 
-ROW_SCHEMAS: dict[str, type[_Row]] = {"schools": SchoolRow, "users": UserRow, "assignments": AssignmentRow}
-KIND_LABELS = {"schools": "学校", "users": "用户", "assignments": "挂牌督导/包片分配"}
+SUBJECT_ERROR = "不是有效的学科（可选：" + "、".join(SUBJECTS.values()) + "）。"
+
+
+class TeacherRow(_Row):
+    """One teacher of a school (for the 教研员's teacher picker and 西吉's coverage)."""
+
+    COLUMNS = {"学校代码": "school_code", "姓名": "name", "学科": "subject", "在职": "is_active"}
+    school_code = fields.String(required=True, error_messages=REQUIRED)
+    name = fields.String(required=True, validate=validate.Length(max=64, error="最长64个字。"), error_messages=REQUIRED)
+    subject = fields.String(
+        load_default="",
+        validate=validate.OneOf(["", *SUBJECTS], error=SUBJECT_ERROR),
+    )
+    is_active = fields.String(load_default="是")
+
+    @pre_load
+    def labels_to_codes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Accept 数学 as well as math."""
+        data = dict(data)
+        if "subject" in data:
+            data["subject"] = _to_code(data["subject"], SUBJECTS)
+        return data
+
+    @validates_schema(skip_on_field_errors=False)
+    def yes_or_no(self, data: dict[str, Any], **_: Any) -> None:
+        """在职 is 是 or 否."""
+        if data.get("is_active", "是") not in _YES | _NO:
+            raise ValidationError("请填写“是”或“否”。", "is_active")
+
+    def load_row(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Load and turn 在职 into a bool."""
+        data = self.load(raw)
+        data["is_active"] = data["is_active"] in _YES
+        return data
+
+
+ROW_SCHEMAS: dict[str, type[_Row]] = {
+    "schools": SchoolRow,
+    "users": UserRow,
+    "assignments": AssignmentRow,
+    "teachers": TeacherRow,
+}
+KIND_LABELS = {"schools": "学校", "users": "用户", "assignments": "挂牌督导/包片分配", "teachers": "教师名单"}

@@ -9,6 +9,8 @@
 //   outbox      {seq, kind, id, visit_id, …, status}   autoIncrement: replay order is seq order
 //   receipts    {visit_id, …}                    the last receipt the server gave per visit
 //   meta        {key, value}                      device_id, last_contact_at, persisted …
+//   activities  {id, kind, occurred_on, school_id, …, write_id, edited_at, synced_write_id}   教研员 records (v2)
+//   activity_photos {id, activity_id, blob, sha256, caption, …, uploaded, deleted}           their photos (v2)
 //
 // iOS Safari closes IndexedDB connections under memory pressure (and after the
 // app was in the background); a transaction then throws InvalidStateError or
@@ -16,7 +18,7 @@
 // reopens the database and retries once instead of losing the inspector's save.
 
 const DB_NAME = "dudao";
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 
 /** Store names, so callers cannot misspell them. */
 export const S = Object.freeze({
@@ -28,6 +30,8 @@ export const S = Object.freeze({
   outbox: "outbox",
   receipts: "receipts",
   meta: "meta",
+  activities: "activities",
+  activityPhotos: "activity_photos",
 });
 
 /** Fired on `events`: "versionchange" when a newer app version needs the database. */
@@ -49,6 +53,12 @@ function upgrade(db, oldVersion) {
     outbox.createIndex("visit_id", "visit_id");
     db.createObjectStore(S.receipts, { keyPath: "visit_id" });
     db.createObjectStore(S.meta, { keyPath: "key" });
+  }
+  if (oldVersion < 2) {
+    // 教研员 lesson log (lessons-*.js).
+    db.createObjectStore(S.activities, { keyPath: "id" });
+    const activityPhotos = db.createObjectStore(S.activityPhotos, { keyPath: "id" });
+    activityPhotos.createIndex("activity_id", "activity_id");
   }
   // Later versions add steps here; never drop a store that may hold unsynced records.
 }

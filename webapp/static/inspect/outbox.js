@@ -45,6 +45,19 @@ let paused = null;
 let lastError = null;
 let currentUser = null;
 const inFlight = new Set();
+/** Senders of entry kinds other features add: kind → async (entry) => outcome. */
+const senders = new Map();
+
+/**
+ * Teach the outbox a new kind of entry. `send(entry)` makes the request (use `write`)
+ * and returns its outcome; on "ok" the outbox removes the entry. Entries carry their
+ * record's id in `visit_id`, which groups them for status and progress.
+ * @param {string} kind
+ * @param {(entry: object) => Promise<object>} send
+ */
+export function registerSender(kind, send) {
+  senders.set(kind, send);
+}
 const syncing = new Set();
 
 /**
@@ -68,7 +81,8 @@ function now() {
   return new Date().toISOString();
 }
 
-function newEntry(kind, fields) {
+/** A new outbox entry of `kind` (other features add theirs with `registerSender`). */
+export function newEntry(kind, fields) {
   return { kind, status: "pending", error: null, last_error: null, attempts: 0, created_at: now(), ...fields };
 }
 
@@ -600,8 +614,15 @@ async function send(batch) {
         return await sendPhoto(batch[0]);
       case "photo_delete":
         return await sendPhotoDelete(batch[0]);
-      default:
-        return { type: "rejected", status: 0, code: "unknown_kind", message: "无法识别的待同步记录。", fields: {} };
+      default: {
+        const custom = senders.get(batch[0].kind);
+        if (!custom) {
+          return { type: "rejected", status: 0, code: "unknown_kind", message: "无法识别的待同步记录。", fields: {} };
+        }
+        const outcome = await custom(batch[0]);
+        if (outcome.type === "ok") await done(batch, null);
+        return outcome;
+      }
     }
   } finally {
     for (const entry of batch) inFlight.delete(entry.seq);

@@ -1,0 +1,110 @@
+"""The 教研员's lesson log in real Chromium on a 360-px phone: log offline, reload, sync,
+and see the progress move on the phone, on the 教研员's home page and in the bureau table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from webapp.lessons.models import Activity, ActivityPhoto, ActivityWrite
+
+from .conftest import PASSWORD, PHONE
+from .lessons_world import make_world
+from .test_browser_visits import (  # noqa: F401  (serve is a fixture)
+    TIMEOUT,
+    no_sideways_scroll,
+    open_phone,
+    rows,
+    serve,
+    small_photo,
+    until,
+)
+
+pytestmark = pytest.mark.browser
+LESSONS = "helan.researcher.lessons_observed"
+
+
+@pytest.fixture
+def world(app: Any, factory: Any) -> Any:
+    return make_world(factory)
+
+
+def done_on_phone(page: Any) -> str:
+    return page.locator(f'#lesson-progress [data-quota="{LESSONS}"] .done').inner_text()
+
+
+def log_lesson(page: Any, school_id: int, topic: str, photo: str | None = None) -> None:
+    """Log one 听评课 through the form (with a photo of the board, if given), as a 教研员 would."""
+    page.click("button[data-kind=lesson]")
+    page.wait_for_selector(".record-form")
+    page.select_option("select[name=school_id]", str(school_id))
+    page.select_option("select[name=grade]", "g4")
+    page.select_option("select[name=subject]", "math")
+    page.fill("input[name=teacher_name]", "马晓梅")
+    page.fill("input[name=topic]", topic)
+    page.select_option("select[name=score-goals]", "4")
+    page.locator("#record-problems.ok-text").wait_for()
+    if photo:
+        page.set_input_files(".record-form input[type=file]", photo)
+        page.locator("#record-photos figure").wait_for()
+    no_sideways_scroll(page)
+    page.click("#record-done")
+    page.wait_for_selector("#lesson-progress")
+
+
+def test_three_lessons_logged_offline_reach_the_bureau(browser, serve, world, tmp_path):  # noqa: F811
+    server = serve()
+    phone, page, errors = open_phone(browser, server, world.researcher.username)
+    page.wait_for_selector("#lesson-progress")
+    until(page, "async () => !!(await window.dudao.db.getMeta('lessons_bundle'))")
+    assert done_on_phone(page) == "0"
+    no_sideways_scroll(page)
+
+    phone.set_offline(True)
+    board = small_photo(tmp_path, "board.jpg", (220, 60, 40))
+    for n in range(3):
+        log_lesson(page, world.rural.id, f"分数的初步认识（{n + 1}）", photo=board if n == 0 else None)
+    assert done_on_phone(page) == "3"
+    assert "还需 12 节，剩余 9 周" in page.locator("#lesson-progress").inner_text()
+    assert page.locator("#activity-list li.activity").count() == 3
+    assert rows(Activity) == 0  # nothing has left the phone
+
+    # A reload with no network: the service worker serves the app, IndexedDB the records.
+    page.reload()
+    page.wait_for_selector("#lesson-progress")
+    assert done_on_phone(page) == "3"
+    assert page.locator("#activity-list li.activity").count() == 3
+    assert page.locator("#activity-list .sync-status").all_inner_texts() == ["待同步"] * 3
+
+    phone.set_offline(False)
+    page.evaluate("window.dudao.replayNow()")
+    until(
+        page,
+        """async () => (await window.dudao.outbox.entries()).length === 0 && !window.dudao.outbox.state().running""",
+    )
+    page.locator("#activity-list .sync-status", has_text="已同步").nth(2).wait_for()
+    assert rows(Activity) == 3
+    assert rows(Activity, researcher_id=world.researcher.id, school_id=world.rural.id, kind="lesson") == 3
+    assert rows(ActivityWrite, decision="superseded") == 0
+    assert rows(ActivityPhoto) == 1
+
+    # The 教研员's home page on the server counts them…
+    page.goto(server.url + "/")
+    assert page.locator(f'#lessons-progress [data-quota="{LESSONS}"] .done').inner_text() == "3"
+    assert "还需 12 节，剩余 9 周" in page.locator("#lessons-progress").inner_text()
+    # …and so does the bureau's table.
+    bureau = browser.new_context(**PHONE)
+    desk = bureau.new_page()
+    desk.set_default_timeout(TIMEOUT)
+    desk.goto(server.url + "/login?next=/lessons/bureau")
+    desk.fill("#username", world.reviewer.username)
+    desk.fill("#password", PASSWORD)
+    desk.click("button[type=submit]")
+    desk.wait_for_url("**/lessons/bureau")
+    cell = desk.locator(f'tr[data-researcher="{world.researcher.id}"] td[data-quota="{LESSONS}"]')
+    assert cell.locator(".done").inner_text() == "3"
+    assert "还需 12 节" in cell.inner_text()
+    bureau.close()
+    phone.close()
+    assert errors == []

@@ -1,0 +1,96 @@
+"""The 教研员's sync API (under ``/api/v1``, same rules as the visit API).
+
+Records and photos carry UUIDs made on the phone and every write a write
+UUID, so replaying a request returns the same answer without a second
+effect. Requests commit once, here at the edge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from flask_login import current_user
+
+from ..auth.policy import roles_required
+from ..errors import AppError
+from ..extensions import csrf
+from ..visits.api import _check_uuid, check_csrf_header, committed, load
+from .bundle import researcher_bundle
+from .operations import activity_as_dict, activity_for_researcher, receipt, save_activity
+from .photos import activity_photo_as_dict, delete_activity_photo, store_activity_photo
+from .schemas import ActivityPhotoMetaSchema, ActivityWriteSchema
+
+bp = Blueprint("lessons_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # the CSRF token comes in the X-CSRFToken header, checked below
+bp.before_request(check_csrf_header)
+
+
+@bp.route("/researcher/bundle")
+@roles_required("researcher")
+def bundle() -> Response:
+    """Everything the phone needs to log activities offline and show the 教研员's progress."""
+    if current_user.county_id is None:
+        raise AppError(403, "no_county", "您的账号未归属县区。")
+    return jsonify(researcher_bundle(current_user))
+
+
+@bp.route("/activities/<activity_id>", methods=["PUT"])
+@roles_required("researcher")
+def put_activity(activity_id: str) -> tuple[Response, int]:
+    """Create or edit a record by the phone's UUID; each write (its own UUID) applies once."""
+    _check_uuid(activity_id)
+    data = load(ActivityWriteSchema(), request.get_json(silent=True))
+
+    def action() -> tuple[dict[str, Any], bool]:
+        activity, decision, created = save_activity(current_user, activity_id.lower(), data)
+        body = {
+            "activity": activity_as_dict(activity),
+            "write": {"id": data["write_id"], "decision": decision},
+            "receipt": receipt(activity),
+        }
+        return body, created
+
+    body, created = committed(action)
+    return jsonify(body), 201 if created else 200
+
+
+@bp.route("/activities/<activity_id>")
+@roles_required("researcher")
+def get_activity(activity_id: str) -> Response:
+    """A record as the server holds it, with its receipt."""
+    activity = activity_for_researcher(current_user, activity_id.lower())
+    return jsonify({"activity": activity_as_dict(activity), "receipt": receipt(activity)})
+
+
+@bp.route("/activities/<activity_id>/photos/<photo_id>", methods=["PUT"])
+@roles_required("researcher")
+def put_activity_photo(activity_id: str, photo_id: str) -> tuple[Response, int]:
+    """Upload one photo of a record (multipart ``file`` plus metadata); idempotent by UUID and SHA-256."""
+    _check_uuid(photo_id)
+    meta = load(ActivityPhotoMetaSchema(), request.form.to_dict())
+    upload = request.files.get("file")
+    if upload is None:
+        raise AppError(422, "missing_file", "没有收到照片文件。", {"file": ["必填。"]})
+    data = upload.read()
+
+    def action() -> tuple[dict[str, Any], bool]:
+        activity = activity_for_researcher(current_user, activity_id.lower(), lock=True)
+        photo, created = store_activity_photo(current_user, activity, photo_id.lower(), data, meta)
+        return {"photo": activity_photo_as_dict(photo), "receipt": receipt(activity)}, created
+
+    body, created = committed(action)
+    return jsonify(body), 201 if created else 200
+
+
+@bp.route("/activities/<activity_id>/photos/<photo_id>", methods=["DELETE"])
+@roles_required("researcher")
+def delete_activity_photo_view(activity_id: str, photo_id: str) -> Response:
+    """Remove a photo of a record (idempotent; refused once the term has ended)."""
+
+    def action() -> dict[str, Any]:
+        activity = activity_for_researcher(current_user, activity_id.lower(), lock=True)
+        delete_activity_photo(activity, photo_id.lower())
+        return {"receipt": receipt(activity)}
+
+    return jsonify(committed(action))
