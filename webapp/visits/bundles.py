@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from checklists.vocabulary import LOCATIONS, STAGES
 
+from ..bureau.phone import open_tasks_for_phone, review_for_phone
 from ..core.models import School
 from ..extensions import db
 from .models import ItemResult, Photo, Visit
@@ -37,7 +38,11 @@ def school_as_dict(school: School) -> dict[str, Any]:
 def school_bundle(school: School, visit_type: str) -> dict[str, Any]:
     """A school and its current checklist version (stored, so a visit can cite it)."""
     version = checklist_version_for(school, visit_type)
-    return {"school": school_as_dict(school), "checklist": version.content}
+    return {
+        "school": school_as_dict(school),
+        "checklist": version.content,
+        "rectifications": open_tasks_for_phone(school.id),
+    }
 
 
 def visit_bundle(visit: Visit) -> dict[str, Any]:
@@ -60,7 +65,8 @@ def visit_bundle(visit: Visit) -> dict[str, Any]:
             for r in results
         ],
         "photos": [photo_as_dict(p) for p in photos],
-        # Rectification tasks arrive with the bureau review work; the phone already shows this list.
-        "rectifications": [],
+        # The bureau's comments on a returned visit, and the school's open tasks to re-check on site.
+        "review": review_for_phone(visit),
+        "rectifications": open_tasks_for_phone(visit.school_id),
         "receipt": receipt(visit),
     }

@@ -14,14 +14,25 @@ from ..extensions import db
 from ..packs.models import ChecklistVersion
 from ..timeutil import utcnow
 
-#: Visit states and their Chinese names. Review states come with the bureau review work.
-VISIT_STATES: dict[str, str] = {"planned": "计划中", "in_progress": "进行中", "submitted": "已提交"}
-#: States a visit can move to from each state (never backwards).
+#: Visit states and their Chinese names; the bureau returns (已退回) or accepts (已通过) a submitted visit.
+VISIT_STATES: dict[str, str] = {
+    "planned": "计划中",
+    "in_progress": "进行中",
+    "submitted": "已提交",
+    "returned": "已退回",
+    "accepted": "已通过",
+}
+#: States a visit can move to from each state on the phone's word (never backwards).
+#: Only a reviewer moves a visit from 已提交 to 已退回 or 已通过.
 NEXT_STATES: dict[str, frozenset[str]] = {
     "planned": frozenset({"planned", "in_progress", "submitted"}),
     "in_progress": frozenset({"in_progress", "submitted"}),
     "submitted": frozenset({"submitted"}),
+    "returned": frozenset({"returned", "submitted"}),
+    "accepted": frozenset({"accepted"}),
 }
+#: States in which the phone may no longer change results or photos.
+LOCKED_STATES: dict[str, str] = {"submitted": "该督导已提交", "accepted": "该督导已审核通过"}
 
 
 class Visit(db.Model):
@@ -32,10 +43,16 @@ class Visit(db.Model):
     """
 
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_school_state", "school_id", "state"),)
+    __table_args__ = (
+        Index("ix_visits_school_state", "school_id", "state"),
+        # The bureau's lists and matrix: a county's visits by day (term), newest first.
+        Index("ix_visits_county_day", "county_id", "visited_on", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    #: The school's county, kept here so the bureau's county-wide queries need no join.
+    county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"))
     inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     checklist_version_id: Mapped[str] = mapped_column(ForeignKey("checklist_versions.id"))
     visit_type: Mapped[str] = mapped_column(String(16), default="routine")
@@ -46,6 +63,12 @@ class Visit(db.Model):
     first_recorded_at: Mapped[datetime | None]
     last_recorded_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
+    #: The day of the visit in China (first recording, else start, else plan): decides its term.
+    visited_on: Mapped[date]
+    #: How many times the bureau has returned it; a resubmission names the round it answers.
+    review_round: Mapped[int] = mapped_column(default=0)
+    #: Items judged 未达标 now (kept with the results), so the bureau's lists filter without a join.
+    failed_count: Mapped[int] = mapped_column(default=0)
     summary: Mapped[str] = mapped_column(Text, default="")
     #: What the phone says it holds; the visit is complete only when all has arrived.
     declared_result_count: Mapped[int | None]

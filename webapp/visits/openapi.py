@@ -68,14 +68,17 @@ class BundleSchema(Schema):
     results = fields.List(fields.Dict(), required=True)
     photos = fields.List(fields.Dict(), required=True)
     rectifications = fields.List(fields.Dict(), required=True)
+    #: The bureau's last decision (comments per item on a returned visit), or null.
+    review = fields.Dict(required=True, allow_none=True)
     receipt = fields.Nested(ReceiptSchema, required=True)
 
 
 class SchoolBundleSchema(Schema):
-    """A school and its current checklist version."""
+    """A school, its current checklist version and its open rectification tasks."""
 
     school = fields.Dict(required=True)
     checklist = fields.Dict(required=True)
+    rectifications = fields.List(fields.Dict(), required=True)
 
 
 class ReceiptOnlySchema(Schema):
@@ -215,6 +218,9 @@ def spec() -> dict[str, Any]:
         parameters=[VISIT],
         operations={"get": _op("服务器回执", {"200": "ReceiptOnly"}, (*AUTH, "404"))},
     )
+    from ..lessons.openapi import add_paths as add_lesson_paths  # here: it imports this module's helpers
+
+    add_lesson_paths(api)
     return api.to_dict()
 
 

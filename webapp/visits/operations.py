@@ -20,8 +20,8 @@ from ..errors import AppError
 from ..extensions import db
 from ..packs.models import ChecklistVersion
 from ..packs.operations import packs, school_profile, store_version
-from ..timeutil import utcnow
-from .models import NEXT_STATES, ItemResult, Photo, ResultWrite, Visit
+from ..timeutil import to_china, utcnow
+from .models import LOCKED_STATES, NEXT_STATES, ItemResult, Photo, ResultWrite, Visit
 
 
 def naive_utc(value: datetime | None) -> datetime | None:
@@ -60,6 +60,8 @@ def plan_visit(user: User, school_id: int, planned_on: date, visit_type: str = "
     visit = Visit(
         id=str(uuid.uuid4()),
         school_id=school.id,
+        county_id=school.county_id,
+        visited_on=planned_on,
         inspector_id=user.id,
         checklist_version_id=version.id,
         visit_type=visit_type,
@@ -85,7 +87,9 @@ def visit_for_inspector(user: User, visit_id: str, *, lock: bool = False) -> Vis
 def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit, bool]:
     """Create the visit with the phone's id, or update it; replays change nothing more.
 
-    The state only moves forward; a submitted visit keeps its content.
+    The state only moves forward; a submitted or accepted visit keeps its content.
+    A returned visit is resubmitted only by a PUT that names the review round it
+    answers, so a late replay of the first submit cannot resubmit it unamended.
     """
     school = _school_for_inspector(user, data["school_id"])
     version = db.session.get(ChecklistVersion, data["checklist_version"])
@@ -97,6 +101,7 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
         visit = Visit(
             id=visit_id,
             school_id=school.id,
+            county_id=school.county_id,
             inspector_id=user.id,
             checklist_version_id=version.id,
             visit_type=data["visit_type"],
@@ -108,18 +113,23 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
         raise AppError(404, "visit_not_found", "督导记录不存在。")
     elif visit.school_id != school.id or visit.checklist_version_id != version.id:
         raise AppError(409, "visit_mismatch", "该督导记录的学校或检查表与服务器不一致。")
-    if visit.state == "submitted":
-        # Already submitted: a replay must not change anything.
+    if visit.state in LOCKED_STATES:
+        # Already submitted (or accepted): a replay must not change anything.
         refresh_completeness(visit)
         return visit, created
-    if data["state"] not in NEXT_STATES[visit.state]:
+    state = data["state"]
+    if visit.state == "returned" and (state != "submitted" or data.get("review_round", 0) != visit.review_round):
+        # Still being amended, or an old submit replayed: the visit stays returned.
+        state = "returned"
+    if state not in NEXT_STATES[visit.state]:
         raise AppError(409, "bad_state", "督导记录状态不能回退。")
-    visit.state = data["state"]
+    visit.state = state
     started_at = naive_utc(data["started_at"])
     if started_at and (visit.started_at is None or started_at < visit.started_at):
         visit.started_at = started_at
     visit.summary = data["summary"]
-    if data["state"] == "submitted":
+    stamp_visit_day(visit)
+    if state == "submitted":
         visit.submitted_at = naive_utc(data["submitted_at"]) or utcnow()
     if data.get("declared") is not None:
         visit.declared_result_count = data["declared"]["result_count"]
@@ -159,8 +169,8 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
             field_errors[f"writes.{index}.value"] = [f"{item['title']}：{exc.message}"]
     if field_errors:
         raise AppError(422, "invalid_results", "部分检查结果格式有误，未保存。", field_errors)
-    if visit.state == "submitted" and any(w["id"] not in known for w in writes):
-        raise AppError(409, "visit_submitted", "该督导已提交，不能再修改。")
+    if visit.state in LOCKED_STATES and any(w["id"] not in known for w in writes):
+        raise AppError(409, f"visit_{visit.state}", LOCKED_STATES[visit.state] + "，不能再修改。")
     current = {r.item_id: r for r in db.session.scalars(select(ItemResult).where(ItemResult.visit_id == visit.id))}
     decisions = []
     for write in writes:
@@ -225,8 +235,17 @@ def _update_recording_times(visit: Visit) -> None:
         select(func.min(ResultWrite.edited_at), func.max(ResultWrite.edited_at)).where(ResultWrite.visit_id == visit.id)
     ).one()
     visit.first_recorded_at, visit.last_recorded_at = first, last
+    stamp_visit_day(visit)
+    failed = select(func.count()).where(ItemResult.visit_id == visit.id, ItemResult.outcome == "fail")
+    visit.failed_count = db.session.scalar(failed) or 0
     if visit.state == "planned":
         visit.state = "in_progress"
+
+
+def stamp_visit_day(visit: Visit) -> None:
+    """Keep ``visited_on``: the China date of the first recording, else of the start, else the plan."""
+    moment = to_china(visit.first_recorded_at or visit.started_at)
+    visit.visited_on = moment.date() if moment else visit.planned_on or (to_china(utcnow()) or utcnow()).date()
 
 
 def _stored_hashes(visit: Visit) -> list[str]:
@@ -273,6 +292,7 @@ def visit_as_dict(visit: Visit) -> dict[str, Any]:
         "visit_type": visit.visit_type,
         "state": visit.state,
         "state_label": visit.state_label,
+        "review_round": visit.review_round,
         "planned_on": visit.planned_on.isoformat() if visit.planned_on else None,
         "started_at": iso(visit.started_at),
         "submitted_at": iso(visit.submitted_at),

@@ -8,14 +8,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from sync.images import ImageRejected, inspect_image, make_thumbnail, strip_metadata
+from sync.images import ImageInfo, ImageRejected, inspect_image, make_thumbnail, strip_metadata
 from sync.storage import Storage, StorageError
 
 from ..auth.models import User
 from ..errors import AppError
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import Photo, Visit
+from .models import LOCKED_STATES, Photo, Visit
 from .operations import iso, naive_utc, refresh_completeness
 
 #: Copies served to browsers live a few minutes only.
@@ -37,6 +37,31 @@ def _keys(sha256: str) -> dict[str, str]:
     }
 
 
+def put_verified_image(
+    data: bytes, sha256: str, unavailable: str = "照片存储暂不可用，照片仍保存在手机上，稍后会自动重试。"
+) -> tuple[ImageInfo, dict[str, str]]:
+    """Verify an uploaded image and store it durably: original, thumbnail, copy without GPS.
+
+    Raises AppError 422 for a file that is not an acceptable photo, 503 (``unavailable``) when storage fails.
+    """
+    try:
+        info = inspect_image(data)
+    except ImageRejected as exc:
+        raise AppError(422, exc.code, exc.message, {"file": [exc.message]}) from exc
+    keys = _keys(sha256)
+    try:
+        target = storage()
+        target.put(
+            keys["original_key"], data, "image/jpeg" if info.format == "JPEG" else f"image/{info.format.lower()}"
+        )
+        target.put(keys["thumb_key"], make_thumbnail(data), "image/jpeg")
+        target.put(keys["public_key"], strip_metadata(data), "image/jpeg")
+    except StorageError as exc:
+        current_app.logger.warning("photo storage failed: %s", exc)
+        raise AppError(503, "storage_unavailable", unavailable) from exc
+    return info, keys
+
+
 def store_photo(user: User, visit: Visit, photo_id: str, data: bytes, meta: dict[str, Any]) -> tuple[Photo, bool]:
     """Store one photo exactly once; return it and whether it is new.
 
@@ -56,26 +81,12 @@ def store_photo(user: User, visit: Visit, photo_id: str, data: bytes, meta: dict
     duplicate = db.session.scalar(select(Photo).where(Photo.visit_id == visit.id, Photo.sha256 == actual))
     if duplicate is not None and duplicate.deleted_at is None:
         return duplicate, False
-    if visit.state == "submitted" and actual not in (visit.declared_photo_hashes or []):
+    if visit.state in LOCKED_STATES and actual not in (visit.declared_photo_hashes or []):
         # Photos declared at submit may still arrive (they upload after the header); others may not.
-        raise AppError(409, "visit_submitted", "该督导已提交，不能再添加照片。")
+        raise AppError(409, f"visit_{visit.state}", LOCKED_STATES[visit.state] + "，不能再添加照片。")
     if meta.get("item_id") and not _item_exists(visit, meta["item_id"]):
         raise AppError(422, "unknown_item", "照片所属的检查项不在本次检查表中。", {"item_id": ["检查项不存在。"]})
-    try:
-        info = inspect_image(data)
-    except ImageRejected as exc:
-        raise AppError(422, exc.code, exc.message, {"file": [exc.message]}) from exc
-    keys = _keys(actual)
-    try:
-        target = storage()
-        target.put(
-            keys["original_key"], data, "image/jpeg" if info.format == "JPEG" else f"image/{info.format.lower()}"
-        )
-        target.put(keys["thumb_key"], make_thumbnail(data), "image/jpeg")
-        target.put(keys["public_key"], strip_metadata(data), "image/jpeg")
-    except StorageError as exc:
-        current_app.logger.warning("photo storage failed: %s", exc)
-        raise AppError(503, "storage_unavailable", "照片存储暂不可用，照片仍保存在手机上，稍后会自动重试。") from exc
+    info, keys = put_verified_image(data, actual)
     if duplicate is not None:
         # The same picture was deleted earlier and is being added again.
         duplicate.deleted_at = None
@@ -120,8 +131,8 @@ def delete_photo(visit: Visit, photo_id: str) -> None:
     photo = db.session.get(Photo, photo_id)
     if photo is None or photo.visit_id != visit.id or photo.deleted_at is not None:
         return
-    if visit.state == "submitted":
-        raise AppError(409, "visit_submitted", "该督导已提交，不能删除照片。")
+    if visit.state in LOCKED_STATES:
+        raise AppError(409, f"visit_{visit.state}", LOCKED_STATES[visit.state] + "，不能删除照片。")
     photo.deleted_at = utcnow()
     db.session.flush()
     refresh_completeness(visit)

@@ -34,6 +34,8 @@ class VisitUpsertSchema(Schema):
     submitted_at = fields.AwareDateTime(load_default=None)
     summary = fields.String(load_default="", validate=validate.Length(max=4000))
     device_id = fields.String(load_default="", validate=DEVICE)
+    #: On a visit the bureau returned: the round (``visit.review_round``) a resubmission answers.
+    review_round = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10000))
     # Optional but never null: apispec would document a nullable ref as "any object".
     declared = fields.Nested(DeclaredSchema)
 

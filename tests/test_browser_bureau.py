@@ -1,0 +1,179 @@
+"""The bureau's work in real Chromium on a 360-px phone.
+
+1. "Which schools fail 一键报警 this term?" → the photo evidence → accept → the school's
+   progress with a photo → closure → the matrix shows 已整改.
+2. A returned visit on the inspector's phone: the comments and the school's open tasks
+   are shown, the inspector amends and resubmits, and the server keeps the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from PIL import Image
+from sqlalchemy import select
+
+from webapp.bureau.models import RectificationTask
+from webapp.extensions import db
+from webapp.visits.models import ResultWrite, Visit
+
+from .bureau_support import ALARM, alarm_photo, make_world, record_visit
+from .conftest import PASSWORD, PHONE
+from .test_browser_visits import LiveServer, free_port, open_phone, until, wait_synced
+
+pytestmark = pytest.mark.browser
+TIMEOUT = 20_000
+
+
+@pytest.fixture(name="world")
+def world_fixture(factory):
+    """The bureau tests' county, schools and people."""
+    return make_world(factory)
+
+
+@pytest.fixture
+def live(make_app: Callable[..., Flask]) -> Iterator[LiveServer]:
+    """The app over HTTP with real CSRF checks, on the tests' database."""
+    server = LiveServer(make_app(WTF_CSRF_ENABLED=True), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+def sign_in(browser: Any, server: LiveServer, username: str) -> tuple[Any, Any, list[str]]:
+    """A phone-sized browser signed in to the website."""
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server.url + "/")
+    return context, page, errors
+
+
+def image_loaded(page: Any, selector: str) -> bool:
+    """The first image matching ``selector`` has been fetched and decoded."""
+    return page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0")
+
+
+def test_from_failing_schools_to_evidence_to_closed_rectification(app, browser, live, world, tmp_path):
+    phone_api = world.client(app, "inspector")
+    failing, _, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}}, {ALARM: alarm_photo()})
+    record_visit(phone_api, world.junior)
+    names = {who: getattr(world, who).username for who in ("reviewer", "inspector")}
+    db.session.remove()  # end the test's read: the live server writes to the same database
+
+    reviewer, page, errors = sign_in(browser, live, names["reviewer"])
+    page.click("a:has-text('督导审核')")
+    page.click("nav.subnav a:has-text('达标矩阵')")
+    # Which schools fail 一键报警 this term?
+    page.click("table.matrix thead a:has-text('一键报警')")
+    page.locator("#matrix section.card h2:has-text('一键报警')").wait_for()
+    assert "达标率 50%" in page.inner_text("#matrix")
+    rows = page.locator("table.matrix tbody tr")
+    assert rows.count() == 1 and "吉强镇中心小学" in rows.first.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # The cell opens the photo evidence in place (htmx), thumbnails through signed URLs.
+    rows.first.locator("a.st-fail").click()
+    page.locator("#cell-evidence .gallery img").wait_for()
+    page.wait_for_function("document.querySelector('#cell-evidence .gallery img').complete")
+    assert image_loaded(page, "#cell-evidence .gallery img")
+    full = page.get_attribute("#cell-evidence .gallery a", "href")
+    assert "expires=" in full and "sig=" in full
+    # From the evidence to the visit, accepted: the failure becomes a task.
+    page.click("#cell-evidence a:has-text('督导')")
+    page.wait_for_url(f"**/bureau/visits/{failing}*")
+    alarm_card = "#item-" + ALARM.replace(".", "\\.")
+    assert image_loaded(page, f"{alarm_card} img")
+    page.fill(f"input[name='responsible-{ALARM}']", "马校长")
+    page.click("button[value=accept]")
+    page.locator("text=已审核通过").wait_for()
+    page.click("a.visit-row:has-text('一键报警')")
+    task_url = page.url
+    assert "马校长" in page.inner_text("main")
+
+    # The school's side (its inspector on its behalf): what was done, a photo, asking for closure.
+    inspector, school_page, school_errors = sign_in(browser, live, names["inspector"])
+    school_page.goto(task_url)
+    school_page.fill("#note", "已安装一键报警装置并与派出所联网测试")
+    path = tmp_path / "fixed.jpg"
+    Image.new("RGB", (1200, 900), (20, 140, 60)).save(path, "JPEG")
+    school_page.set_input_files("#photos", str(path))
+    school_page.check("input[name=request_closure]")
+    school_page.click("#progress button[type=submit]")
+    school_page.locator("text=已记录整改进展").wait_for()
+    assert "待销号" in school_page.inner_text("main")
+    assert school_page.locator("#decide").count() == 0  # only the bureau closes
+    inspector.close()
+
+    # The bureau sees the photo and closes the task; the matrix now reads 已整改.
+    page.goto(task_url)
+    page.locator(".timeline img").wait_for()
+    page.wait_for_function("document.querySelector('.timeline img').complete")
+    assert image_loaded(page, ".timeline img")
+    page.fill("#close-note", "照片显示已安装并联网，予以销号")
+    page.click("#decide button:has-text('审核销号')")
+    page.locator("text=已销号。").wait_for()
+    task = db.session.scalar(select(RectificationTask))
+    assert task.state == "closed" and task.responsible_person == "马校长"
+    db.session.remove()
+    page.click("nav.subnav a:has-text('达标矩阵')")
+    cell = page.locator("table.matrix tbody tr:has-text('吉强镇中心小学') a.st-rectified")
+    assert cell.count() == 1 and "已整改" in cell.first.inner_text()
+    page.screenshot(path=str(tmp_path / "matrix.png"), full_page=True)
+    assert not errors and not school_errors
+    reviewer.close()
+
+
+def test_returned_visit_on_the_phone(app, browser, live, world):
+    phone_api = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    # An earlier accepted visit left an open task at the school.
+    older, _, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}})
+    assert bureau.post(f"/bureau/visits/{older}/review", data={"decision": "accept"}).status_code == 302
+    visit_id, _, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}})
+    comment = {"decision": "return", "comment": "请复核一键报警", f"note-{ALARM}": "门卫室有报警按钮，请重新核实"}
+    assert bureau.post(f"/bureau/visits/{visit_id}/review", data=comment).status_code == 302
+    username = world.inspector.username
+    db.session.remove()  # end the test's read: the live server writes to the same database
+
+    phone, page, errors = open_phone(browser, live, username)
+    section = page.locator("#returned-visits")
+    section.wait_for()
+    until(page, "async () => document.querySelector('#returned-visits')?.textContent.includes('请复核一键报警')")
+    section.locator(f"a[href='#/visit/{visit_id}']").click()
+    page.locator("#review-card").wait_for()
+    assert "请复核一键报警" in page.inner_text("#review-card")
+    card = page.locator(f'article.item[data-item-id="{ALARM}"]')
+    assert "门卫室有报警按钮，请重新核实" in card.inner_text()
+    assert "整改复查" in card.inner_text()
+    assert "一键报警" in page.inner_text("#rectifications")
+    # Amend and resubmit.
+    card.locator("button.seg-yes").click()
+    page.click("#to-submit")
+    page.click("#submit")
+    page.click("#confirm-submit")
+    wait_synced(page, visit_id)
+    until(page, "async () => true")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    db.session.expire_all()
+    visit = db.session.get(Visit, visit_id)
+    assert visit.state == "submitted" and visit.failed_count == 0
+    answers = db.session.scalars(
+        select(ResultWrite.value).where(ResultWrite.visit_id == visit_id, ResultWrite.item_id == ALARM)
+    ).all()
+    assert sorted(v["answer"] for v in answers) == ["no", "yes"]
+    db.session.remove()
+    # The list no longer shows it as returned, and a reload keeps it submitted.
+    page.goto(live.url + "/inspect/#/")
+    page.locator("#visit-list").wait_for()
+    assert page.locator("#returned-visits").count() == 0
+    assert not errors
+    phone.close()

@@ -1,0 +1,242 @@
+"""The audit log: every change to a visit, item result, photo, review or task, never edited.
+
+Visits, item results and photos are written by the sync API's operations;
+a ``before_flush`` hook records what those flushes change (old and new values),
+so no write path can skip it. The bureau's own operations call :func:`record`
+with a named action (退回, 销号 …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..timeutil import utcnow
+from ..visits.models import ItemResult, Photo, Visit
+from .models import AuditEntry
+
+#: Fields whose changes are recorded, per audited model. Derived fields (receipt
+#: counts, recording times, ``updated_at``) follow from these and are left out.
+VISIT_FIELDS = ("state", "summary", "started_at", "submitted_at", "review_round", "declared_result_count", "planned_on")
+RESULT_FIELDS = ("value", "outcome", "observation", "edited_at")
+PHOTO_FIELDS = ("item_id", "caption", "deleted_at")
+
+#: Chinese names of actions, for the history shown on pages.
+ACTIONS: dict[str, str] = {
+    "create": "创建",
+    "update": "修改",
+    "upload": "上传照片",
+    "delete": "删除照片",
+    "restore": "恢复照片",
+    "return": "退回修改",
+    "accept": "审核通过",
+    "open": "下发整改",
+    "progress": "整改进展",
+    "request": "申请销号",
+    "close": "销号",
+    "reopen": "重新整改",
+    "edit": "修改",
+    "recheck_pass": "复查达标",
+    "recheck_fail": "复查未达标",
+}
+OBJECT_TYPES: dict[str, str] = {
+    "visit": "督导记录",
+    "item_result": "检查结果",
+    "photo": "照片",
+    "review": "审核",
+    "task": "整改任务",
+    "task_update": "整改记录",
+    "task_photo": "整改照片",
+}
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or remove an audit entry."""
+
+
+def jsonable(value: Any) -> Any:
+    """Dates as ISO text (UTC for datetimes); everything else as it is."""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds") + "Z"
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+_ACTING: ContextVar[int | None] = ContextVar("dudao_audit_acting_user", default=None)
+
+
+@contextmanager
+def acting_as(user_id: int | None) -> Iterator[None]:
+    """Attribute changes made outside a request (demo loader, scripts) to ``user_id``."""
+    token = _ACTING.set(user_id)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
+
+
+def acting_user_id() -> int | None:
+    """The signed-in user making the change; outside a request whoever ``acting_as`` names, else None."""
+    if not has_request_context():
+        return _ACTING.get()
+    return getattr(current_user, "id", None)
+
+
+def request_device(default: str = "") -> str:
+    """The device a change came from: the phone's device id if sent, else the browser."""
+    if default:
+        return default[:128]
+    if not has_request_context():
+        return "服务器"
+    sent = request.headers.get("X-Device-Id") or ""
+    if not sent and request.is_json:
+        body = request.get_json(silent=True)
+        sent = body.get("device_id", "") if isinstance(body, dict) else ""
+    if not sent and request.form:
+        sent = request.form.get("device_id", "")
+    if sent:
+        return str(sent)[:128]
+    agent = request.user_agent.string or "未知浏览器"
+    return ("网页 " + agent)[:128]
+
+
+def record(
+    object_type: str,
+    object_id: str | int,
+    scope: tuple[str, str | int],
+    action: str,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    *,
+    device: str = "",
+    user_id: int | None = None,
+    session: Session | None = None,
+) -> AuditEntry:
+    """Add one entry to the session (the caller's flush writes it with the change it describes)."""
+    entry = AuditEntry(
+        at=utcnow(),
+        user_id=user_id if user_id is not None else acting_user_id(),
+        device=request_device(device),
+        object_type=object_type,
+        object_id=str(object_id),
+        scope_type=scope[0],
+        scope_id=str(scope[1]),
+        action=action,
+        old_value={k: jsonable(v) for k, v in old.items()} if old is not None else None,
+        new_value={k: jsonable(v) for k, v in new.items()} if new is not None else None,
+    )
+    (session or db.session).add(entry)
+    return entry
+
+
+def entries_for(scope_type: str, scope_id: str | int) -> list[AuditEntry]:
+    """A page's history, oldest first."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.scope_type == scope_type, AuditEntry.scope_id == str(scope_id))
+        .order_by(AuditEntry.id)
+    )
+    return list(db.session.scalars(query))
+
+
+# --- changes made by the sync API's operations ---------------------------------------------
+
+
+def _changes(obj: Any, names: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = inspect(obj)
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for name in names:
+        history = state.attrs[name].history
+        if not history.has_changes():
+            continue
+        before = history.deleted[0] if history.deleted else None
+        after = history.added[0] if history.added else None
+        if before != after:
+            old[name], new[name] = before, after
+    return old, new
+
+
+def _values(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in names if getattr(obj, name) is not None}
+
+
+def _visit_entry(session: Session, visit: Visit, is_new: bool) -> None:
+    if is_new:
+        record("visit", visit.id, ("visit", visit.id), "create", None, _values(visit, VISIT_FIELDS), session=session)
+        return
+    old, new = _changes(visit, VISIT_FIELDS)
+    if new or old:
+        record("visit", visit.id, ("visit", visit.id), "update", old, new, session=session)
+
+
+def _result_entry(session: Session, result: ItemResult, is_new: bool) -> None:
+    object_id = f"{result.visit_id}/{result.item_id}"
+    scope = ("visit", result.visit_id)
+    if is_new:
+        record(
+            "item_result",
+            object_id,
+            scope,
+            "create",
+            None,
+            _values(result, RESULT_FIELDS),
+            device=result.device_id,
+            session=session,
+        )
+        return
+    old, new = _changes(result, RESULT_FIELDS)
+    if new or old:
+        record("item_result", object_id, scope, "update", old, new, device=result.device_id, session=session)
+
+
+def _photo_entry(session: Session, photo: Photo, is_new: bool) -> None:
+    scope = ("visit", photo.visit_id)
+    if is_new:
+        values = {"sha256": photo.sha256, **_values(photo, ("item_id", "caption", "captured_at"))}
+        record("photo", photo.id, scope, "upload", None, values, device=photo.device_id, session=session)
+        return
+    old, new = _changes(photo, PHOTO_FIELDS)
+    if not (new or old):
+        return
+    action = "update"
+    if "deleted_at" in new:
+        action = "delete" if new["deleted_at"] is not None else "restore"
+    record("photo", photo.id, scope, action, old, new, device=photo.device_id, session=session)
+
+
+_WRITERS = {Visit: _visit_entry, ItemResult: _result_entry, Photo: _photo_entry}
+
+
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, AuditEntry):
+            raise AuditLogIsAppendOnly("审计记录不能删除。")
+    # Finding the signed-in user may load it: no flush from inside this one.
+    with session.no_autoflush:
+        for obj in list(session.new):
+            writer = _WRITERS.get(type(obj))
+            if writer is not None:
+                writer(session, obj, True)
+        for obj in list(session.dirty):
+            if isinstance(obj, AuditEntry) and session.is_modified(obj):
+                raise AuditLogIsAppendOnly("审计记录不能修改。")
+            writer = _WRITERS.get(type(obj))
+            if writer is not None and session.is_modified(obj):
+                writer(session, obj, False)
+
+
+def init(app: Flask) -> None:
+    """Start recording (once per process: the hook is on every session)."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)

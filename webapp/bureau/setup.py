@@ -1,0 +1,57 @@
+"""Hook the bureau into the app: its blueprints, template filters and the audit log's recording."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+
+from .formatting import chinese_date, chinese_datetime, value_text
+
+
+def metres(value: float | None) -> str:
+    """850 米 / 1.2 公里."""
+    if value is None:
+        return ""
+    return f"{value / 1000:.1f} 公里" if value >= 1000 else f"{value:.0f} 米"
+
+
+def percent(value: float | None) -> str:
+    """0.875 → 87.5%; no value → —."""
+    if value is None:
+        return "—"
+    shown = f"{value * 100:.1f}".removesuffix(".0")
+    return f"{shown}%"
+
+
+def audit_value(value: Any) -> str:
+    """An old or new value of the audit log, short and readable."""
+    if value is None:
+        return "（空）"
+    if isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = str(value)
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+def init(app: Flask) -> None:
+    """Register the bureau's pages and filters, and start recording changes."""
+    from . import audit
+    from .compliance_routes import bp as compliance_bp
+    from .export_routes import bp as exports_bp
+    from .review_routes import bp as bureau_bp
+    from .task_routes import bp as rectification_bp
+
+    audit.init(app)
+    for blueprint in (bureau_bp, compliance_bp, rectification_bp, exports_bp):
+        app.register_blueprint(blueprint)
+    app.add_template_filter(chinese_date, "cn_date")
+    app.add_template_filter(chinese_datetime, "cn_datetime")
+    app.add_template_filter(metres, "metres")
+    app.add_template_filter(percent, "pct")
+    app.add_template_filter(audit_value, "audit_value")
+    app.add_template_filter(lambda value, check: value_text(check, value), "value_words")
+    app.jinja_env.globals["AUDIT_OBJECTS"] = audit.OBJECT_TYPES
+    app.jinja_env.globals["AUDIT_ACTIONS"] = audit.ACTIONS
