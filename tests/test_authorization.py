@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
 from webapp.extensions import db
+from webapp.lessons.models import Activity
 from webapp.visits.operations import plan_visit
 
+from .bureau_support import authorization_rows
 from .conftest import login
 
 ROLES = ("anonymous", "inspector", "researcher", "reviewer", "admin")
 SIGNED_IN = {"inspector": 200, "researcher": 200, "reviewer": 200, "admin": 200, "anonymous": 302}
 INSPECTOR_API = {"inspector": 200, "researcher": 403, "reviewer": 403, "admin": 403, "anonymous": 401}
 BUREAU_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 200, "admin": 200, "anonymous": 302}
+RESEARCHER_API = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 401}
+RESEARCHER_ONLY = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 302}
 
 
 @dataclass(frozen=True)
@@ -90,10 +94,132 @@ CASES = [
     Case("openapi.openapi_json", "GET", "/api/openapi.json", dict.fromkeys(ROLES, 200)),
     # Signed media URLs: the signature is the permission, so nobody gets in without one.
     Case("media.serve", "GET", "/media/photos/thumb/ab/x.jpg", dict.fromkeys(ROLES, 403)),
-    # The offline app: the shell for inspectors; its service worker and manifest are public.
-    Case("visits.shell", "GET", "/inspect/", {**dict.fromkeys(ROLES, 403), "inspector": 200, "anonymous": 302}),
+    # The offline app: the shell for inspectors and 教研员; its service worker and manifest are public.
+    Case(
+        "visits.shell",
+        "GET",
+        "/inspect/",
+        {**dict.fromkeys(ROLES, 403), "inspector": 200, "researcher": 200, "anonymous": 302},
+    ),
     Case("visits.service_worker", "GET", "/sw.js", dict.fromkeys(ROLES, 200)),
     Case("visits.manifest", "GET", "/manifest.webmanifest", dict.fromkeys(ROLES, 200)),
+    # 教研员 lesson log: their own pages and API; the bureau's table, drill-down, coverage and exports.
+    Case("lessons.mine", "GET", "/lessons/", RESEARCHER_ONLY),
+    Case("lessons.record", "GET", "/lessons/records/{activity}", {**SIGNED_IN, "inspector": 404}),
+    Case("lessons.record", "GET", "/lessons/records/nowhere", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
+    Case("lessons.bureau", "GET", "/lessons/bureau", BUREAU_ONLY),
+    Case("lessons.researcher", "GET", "/lessons/bureau/researchers/{researcher_user}", BUREAU_ONLY),
+    Case("lessons.researcher", "GET", "/lessons/bureau/researchers/{outsider}", {**BUREAU_ONLY, "reviewer": 404}),
+    Case(
+        "lessons.profile",
+        "POST",
+        "/lessons/bureau/researchers/{researcher_user}/profile",
+        {**BUREAU_ONLY, "reviewer": 302, "admin": 302},
+        data={},
+    ),
+    Case("lessons.coverage", "GET", "/lessons/bureau/coverage", BUREAU_ONLY),
+    Case("lessons.export", "GET", "/lessons/bureau/export/ledger.xlsx", BUREAU_ONLY),
+    Case("lessons.export", "GET", "/lessons/bureau/export/summary.csv", BUREAU_ONLY),
+    Case("lessons_api.bundle", "GET", "/api/v1/researcher/bundle", RESEARCHER_API),
+    Case("lessons_api.get_activity", "GET", "/api/v1/activities/{activity}", RESEARCHER_API),
+    Case("lessons_api.get_activity", "GET", "/api/v1/activities/{photo}", {**RESEARCHER_API, "researcher": 404}),
+    Case(
+        "lessons_api.put_activity",
+        "PUT",
+        "/api/v1/activities/{activity}",
+        {**RESEARCHER_API, "researcher": 422},
+        json={},
+    ),
+    Case(
+        "lessons_api.put_activity_photo",
+        "PUT",
+        "/api/v1/activities/{activity}/photos/{photo}",
+        {**RESEARCHER_API, "researcher": 422},
+        data={},
+    ),
+    Case(
+        "lessons_api.delete_activity_photo_view",
+        "DELETE",
+        "/api/v1/activities/{activity}/photos/{photo}",
+        RESEARCHER_API,
+    ),
+    # The bureau (督导室): reviewers see their county only (another county's visit is 404), admins all.
+    Case("bureau.index", "GET", "/bureau/", BUREAU_ONLY),
+    Case("bureau.visits", "GET", "/bureau/visits", BUREAU_ONLY),
+    Case("bureau.visit", "GET", "/bureau/visits/{visit}", BUREAU_ONLY),
+    Case("bureau.visit", "GET", "/bureau/visits/{foreign_visit}", {**BUREAU_ONLY, "reviewer": 404}),
+    Case(
+        "bureau.review",
+        "POST",
+        "/bureau/visits/{visit}/review",
+        {**BUREAU_ONLY, "reviewer": 422, "admin": 422},
+        data={},
+    ),
+    Case(
+        "bureau.review",
+        "POST",
+        "/bureau/visits/{foreign_visit}/review",
+        {**BUREAU_ONLY, "reviewer": 404, "admin": 409},
+        data={"decision": "return", "comment": "x"},
+    ),
+    Case("bureau.report", "GET", "/bureau/visits/{visit}/report", BUREAU_ONLY),
+    Case("bureau.report", "GET", "/bureau/visits/{foreign_visit}/report", {**BUREAU_ONLY, "reviewer": 404}),
+    Case("bureau.report_pdf", "GET", "/bureau/visits/{foreign_visit}/report.pdf", {**BUREAU_ONLY, "reviewer": 404}),
+    Case("compliance.matrix", "GET", "/bureau/matrix", BUREAU_ONLY),
+    Case("compliance.cell", "GET", "/bureau/matrix/cell?school={inspected}&item=helan.safety.fire_safety", BUREAU_ONLY),
+    Case(
+        "compliance.cell",
+        "GET",
+        "/bureau/matrix/cell?school={foreign}&item=xiji.safety.one_click_alarm",
+        {**BUREAU_ONLY, "reviewer": 404, "admin": 404},
+    ),
+    Case("compliance.compare", "GET", "/bureau/compare", {**BUREAU_ONLY, "reviewer": 403}),
+    Case("exports.export", "GET", "/bureau/exports/visits.xlsx", BUREAU_ONLY),
+    Case("exports.export", "GET", "/bureau/exports/results.xlsx", BUREAU_ONLY),
+    Case("exports.export", "GET", "/bureau/exports/tasks.xlsx", BUREAU_ONLY),
+    Case("exports.export", "GET", "/bureau/exports/schools.xlsx", BUREAU_ONLY),
+    Case("exports.summary", "GET", "/bureau/summary", BUREAU_ONLY),
+    # Rectification: the school's inspector records progress; only the bureau closes, reopens, edits.
+    Case("rectification.index", "GET", "/rectification/", {**BUREAU_ONLY, "inspector": 200}),
+    Case("rectification.task", "GET", "/rectification/{task}", {**BUREAU_ONLY, "inspector": 200}),
+    Case(
+        "rectification.task", "GET", "/rectification/{foreign_task}", {**BUREAU_ONLY, "inspector": 404, "reviewer": 404}
+    ),
+    Case(
+        "rectification.progress",
+        "POST",
+        "/rectification/{task}/progress",
+        {**BUREAU_ONLY, "inspector": 422, "reviewer": 422, "admin": 422},
+        data={},
+    ),
+    Case(
+        "rectification.close",
+        "POST",
+        "/rectification/{task}/close",
+        {**BUREAU_ONLY, "reviewer": 302, "admin": 302},
+        data={},
+    ),
+    Case(
+        "rectification.reopen",
+        "POST",
+        "/rectification/{task}/reopen",
+        {**BUREAU_ONLY, "reviewer": 422, "admin": 422},
+        data={},
+    ),
+    Case(
+        "rectification.edit",
+        "POST",
+        "/rectification/{task}/edit",
+        {**BUREAU_ONLY, "reviewer": 422, "admin": 422},
+        data={"deadline": "2001-01-01"},
+    ),
+    Case(
+        "rectification.edit",
+        "POST",
+        "/rectification/{foreign_task}/edit",
+        {**BUREAU_ONLY, "inspector": 404, "reviewer": 404, "admin": 302},
+        data={},
+    ),
     # Last: it ends the session the cases above share.
     Case("auth.logout", "POST", "/logout", {**dict.fromkeys(ROLES, 302)}),
 ]
@@ -117,6 +243,19 @@ def world(factory):
     outsider = factory.user("inspector", other, (foreign,))
     visit = plan_visit(users["inspector"], inspected.id, date(2026, 11, 25))
     foreign_visit = plan_visit(outsider, foreign.id, date(2026, 11, 25))
+    activity = Activity(
+        id=str(uuid.uuid4()),
+        researcher_id=users["researcher"].id,
+        county_id=home.id,
+        school_id=researched.id,
+        kind="guidance",
+        occurred_on=date(2026, 11, 20),
+        topic="集体备课",
+        write_id=str(uuid.uuid4()),
+        edited_at=datetime(2026, 11, 20),
+    )
+    db.session.add(activity)
+    bureau_ids = authorization_rows(home, other, inspected, foreign, visit, foreign_visit, users["reviewer"])
     db.session.commit()
     ids = {
         "inspected": inspected.id,
@@ -126,6 +265,10 @@ def world(factory):
         "visit": visit.id,
         "foreign_visit": foreign_visit.id,
         "photo": str(uuid.uuid4()),
+        "activity": activity.id,
+        "researcher_user": users["researcher"].id,
+        "outsider": factory.user("researcher", other).id,
+        **bureau_ids,
     }
     return users, ids
 

@@ -79,12 +79,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from . import errors, templating
+    from . import compression, errors, templating
     from .auth import login as auth_login
     from .auth.routes import bp as auth_bp
+    from .bureau import setup as bureau
     from .core.routes import bp as core_bp
     from .demo.cli import demo_cli
     from .imports.routes import bp as imports_bp
+    from .lessons import register as register_lessons
     from .packs.cli import checklists_cli
     from .packs.routes import bp as packs_bp
     from .visits.api import bp as api_bp
@@ -95,7 +97,10 @@ def _register(app: Flask) -> None:
     auth_login.init(app)
     errors.init(app)
     templating.init(app)
+    compression.init(app)
     for blueprint in (auth_bp, core_bp, packs_bp, imports_bp, api_bp, media_bp, openapi_bp, visits_bp):
         app.register_blueprint(blueprint)
+    bureau.init(app)
+    register_lessons(app)
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_cli)

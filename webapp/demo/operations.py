@@ -9,7 +9,9 @@ from sqlalchemy import select
 from ..auth.models import User
 from ..core.models import Assignment, County, School, Term
 from ..extensions import db
+from ..timeutil import today_in_china
 from .data import ADMIN, COUNTIES, DEMO_PASSWORD, TERMS, USERS
+from .lessons import load_demo_lessons
 
 
 def _user(username: str, name: str, role: str, county_id: int | None) -> User:
@@ -61,4 +63,5 @@ def load_demo() -> list[str]:
                 )
             made.append(user.username)
     db.session.flush()
+    load_demo_lessons(today_in_china())
     return made
