@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
-import time
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,7 +32,7 @@ from webapp.lessons.models import Activity, ResearcherProfile
 from webapp.lessons.progress import quota_context, researchers_of
 from webapp.lessons.views import bureau_rows, sort_rows
 
-from .sync import PASSWORD, bench_app, emit
+from .sync import PASSWORD, bench_app, emit, median_ms
 
 SIZES = (2_000, 20_000, 200_000)
 RESEARCHERS = 60
@@ -148,16 +145,6 @@ def _fill(app: Flask, county_id: int, researchers: list[int], days: list[tuple[i
             db.session.commit()
 
 
-def _median_ms(action: Callable[[], Any], runs: int = 5) -> float:
-    action()  # warm caches and the connection pool
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def run(database_url: str | None, label: str) -> None:
     """Build the county once, then time the table at each size."""
     with bench_app(database_url) as app:
@@ -184,9 +171,9 @@ def run(database_url: str | None, label: str) -> None:
             def summary() -> None:
                 assert client.get("/lessons/bureau/export/summary.xlsx").status_code == 200
 
-            emit(f"lessons_table_{label}_{size}", _median_ms(table), "ms")
-            emit(f"lessons_page_{label}_{size}", _median_ms(page), "ms")
-            emit(f"lessons_summary_xlsx_{label}_{size}", _median_ms(summary, runs=3), "ms")
+            emit(f"lessons_table_{label}_{size}", median_ms(table), "ms")
+            emit(f"lessons_page_{label}_{size}", median_ms(page), "ms")
+            emit(f"lessons_summary_xlsx_{label}_{size}", median_ms(summary, runs=3), "ms")
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -41,7 +40,7 @@ from webapp.packs.operations import packs, school_profile, store_version
 from webapp.timeutil import today_in_china
 from webapp.visits.models import ItemResult, Visit
 
-from .sync import PASSWORD, bench_app, emit
+from .sync import PASSWORD, bench_app, emit, median_ms
 
 SIZES = (10_000, 100_000, 1_000_000)
 SCHOOLS = 500
@@ -267,16 +266,6 @@ def _copy_results(rows: list[tuple[Any, ...]]) -> None:
         db.session.execute(insert(ItemResult), batch)
 
 
-def _median_ms(action: Callable[[], Any], runs: int) -> float:
-    action()  # warm caches, the pool and the templates
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def _deep_cursor(app: Flask, world: World, term_id: int, page: int) -> str:
     with app.app_context():
         term = db.session.get(Term, term_id)
@@ -316,19 +305,19 @@ def run(database_url: str | None, label: str, sizes: tuple[int, ...], runs: int)
             emit(f"review_fill_{label}_{name}", seconds, "s")
             emit(
                 f"review_matrix_{label}_{name}",
-                _median_ms(get(f"/bureau/matrix?term={term}&checklist=campus_safety"), runs),
+                median_ms(get(f"/bureau/matrix?term={term}&checklist=campus_safety"), runs),
                 "ms",
             )
-            emit(f"review_visits_{label}_{name}", _median_ms(get(f"/bureau/visits?term={term}"), runs), "ms")
+            emit(f"review_visits_{label}_{name}", median_ms(get(f"/bureau/visits?term={term}"), runs), "ms")
             emit(
                 f"review_visits_failed_{label}_{name}",
-                _median_ms(get("/bureau/visits?term=&failed=1"), runs),
+                median_ms(get("/bureau/visits?term=&failed=1"), runs),
                 "ms",
             )
             cursor = _deep_cursor(app, world, term, 20)
             if cursor:
                 deep = get(f"/bureau/visits?term={term}&after={cursor}")
-                emit(f"review_visits_deep_{label}_{name}", _median_ms(deep, runs), "ms")
+                emit(f"review_visits_deep_{label}_{name}", median_ms(deep, runs), "ms")
 
 
 def main() -> None:

@@ -17,11 +17,12 @@ import io
 import json
 import os
 import re
+import statistics
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +48,17 @@ def emit(name: str, value: float, unit: str) -> None:
     """Print one figure."""
     shown = f"{value:.3f}" if isinstance(value, float) and not value.is_integer() else f"{int(value)}"
     print(f"{name}: {shown} {unit}", flush=True)
+
+
+def median_ms(action: Callable[[], Any], runs: int = 5) -> float:
+    """Median wall time of ``action`` in ms over ``runs`` calls, after one warm-up call (caches, pool, templates)."""
+    action()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
 
 
 @contextmanager
