@@ -7,7 +7,7 @@ import { localToday, progress, schoolsThisTerm } from "./lessons-count.js";
 import { blank, bundle as loadBundle, records as loadRecords, refreshBundle, saveRecord } from "./lessons-sync.js";
 import { explain } from "./downloads.js";
 import { beginRender, state } from "./state.js";
-import { drawStatuses, pendingTotal, statusCard } from "./status.js";
+import { drawStatuses, statusCard, syncNowButton } from "./status.js";
 import { bar, h, online, root, setChrome } from "./ui.js";
 
 /** The home screen; redrawn when the bundle has been refreshed from the server. */
@@ -155,13 +155,5 @@ async function draw(stale) {
     h("p", { class: "meta" }, h("a", { href: "/" }, "返回网站首页")),
   );
   drawStatuses(summaries);
-  const pending = pendingTotal(summaries);
-  bar.replaceChildren(
-    h(
-      "button",
-      { class: "button primary wide", type: "button", id: "sync-now", onclick: () => outbox.replay({ force: true }) },
-      "立即同步",
-      h("span", { class: "pending-count" }, pending ? `（${pending}）` : ""),
-    ),
-  );
+  bar.replaceChildren(syncNowButton(summaries));
 }
