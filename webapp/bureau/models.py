@@ -12,7 +12,7 @@ from ..auth.models import User
 from ..core.models import School
 from ..extensions import db
 from ..timeutil import today_in_china, utcnow
-from ..visits.models import Visit
+from ..visits.models import StoredImage, Visit
 
 #: A reviewer's decisions on a submitted visit.
 DECISIONS: dict[str, str] = {"accepted": "审核通过", "returned": "退回修改"}
@@ -147,7 +147,7 @@ class TaskUpdate(db.Model):
         return UPDATE_KINDS.get(self.kind, self.kind)
 
 
-class TaskPhoto(db.Model):
+class TaskPhoto(StoredImage, db.Model):
     """A photo of what the school did, stored like visit photos (original, thumbnail, copy without GPS)."""
 
     __tablename__ = "rectification_photos"
@@ -155,19 +155,9 @@ class TaskPhoto(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("rectification_tasks.id"), index=True)
     update_id: Mapped[int] = mapped_column(ForeignKey("rectification_updates.id"))
-    sha256: Mapped[str] = mapped_column(String(64))
-    caption: Mapped[str] = mapped_column(String(200), default="")
-    byte_size: Mapped[int]
-    width: Mapped[int]
-    height: Mapped[int]
     exif_captured_at: Mapped[datetime | None]
     exif_latitude: Mapped[float | None]
     exif_longitude: Mapped[float | None]
-    original_key: Mapped[str] = mapped_column(String(200))
-    public_key: Mapped[str] = mapped_column(String(200))
-    thumb_key: Mapped[str] = mapped_column(String(200))
-    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     update: Mapped[TaskUpdate] = relationship(back_populates="photos")
 

@@ -18,6 +18,7 @@ from ..auth.models import User
 from ..core.models import School
 from ..extensions import db
 from ..timeutil import utcnow
+from ..visits.models import StoredImage
 
 
 class Teacher(db.Model):
@@ -114,7 +115,7 @@ class ActivityWrite(db.Model):
     user: Mapped[User] = relationship()
 
 
-class ActivityPhoto(db.Model):
+class ActivityPhoto(StoredImage, db.Model):
     """A photo of an activity, stored like visit photos (original, thumbnail, copy without GPS)."""
 
     __tablename__ = "activity_photos"
@@ -122,21 +123,11 @@ class ActivityPhoto(db.Model):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     activity_id: Mapped[str] = mapped_column(ForeignKey("research_activities.id"), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
-    caption: Mapped[str] = mapped_column(String(200), default="")
-    byte_size: Mapped[int]
-    width: Mapped[int]
-    height: Mapped[int]
     captured_at: Mapped[datetime | None]
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     exif_captured_at: Mapped[datetime | None]
-    original_key: Mapped[str] = mapped_column(String(200))
-    public_key: Mapped[str] = mapped_column(String(200))
-    thumb_key: Mapped[str] = mapped_column(String(200))
-    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     device_id: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
 
     activity: Mapped[Activity] = relationship(back_populates="photos")

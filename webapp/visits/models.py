@@ -132,7 +132,25 @@ class ResultWrite(db.Model):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Photo(db.Model):
+class StoredImage:
+    """Columns every stored photo has: its hash, size, caption, the three storage keys and who uploaded it.
+
+    Visit, activity and rectification photos share them; each table adds its own owner and metadata.
+    """
+
+    sha256: Mapped[str] = mapped_column(String(64))
+    caption: Mapped[str] = mapped_column(String(200), default="")
+    byte_size: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    original_key: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[str] = mapped_column(String(200))
+    thumb_key: Mapped[str] = mapped_column(String(200))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Photo(StoredImage, db.Model):
     """A photo of a visit: the original, a thumbnail and a copy without GPS in storage."""
 
     __tablename__ = "photos"
@@ -141,12 +159,7 @@ class Photo(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
     item_id: Mapped[str | None] = mapped_column(String(96))
-    sha256: Mapped[str] = mapped_column(String(64))
-    caption: Mapped[str] = mapped_column(String(200), default="")
     content_type: Mapped[str] = mapped_column(String(32), default="image/jpeg")
-    byte_size: Mapped[int]
-    width: Mapped[int]
-    height: Mapped[int]
     #: Phone metadata: capture time and, where allowed, position.
     captured_at: Mapped[datetime | None]
     latitude: Mapped[float | None]
@@ -156,12 +169,7 @@ class Photo(db.Model):
     exif_captured_at: Mapped[datetime | None]
     exif_latitude: Mapped[float | None]
     exif_longitude: Mapped[float | None]
-    original_key: Mapped[str] = mapped_column(String(200))
-    public_key: Mapped[str] = mapped_column(String(200))
-    thumb_key: Mapped[str] = mapped_column(String(200))
-    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     device_id: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
 
     visit: Mapped[Visit] = relationship(back_populates="photos")
