@@ -90,11 +90,13 @@ cmd_test() {
   ensure_chromium
   ensure_lighthouse
   "$VENV/bin/ruff" check .
+  # Two workers (pytest-xdist): browser tests wait on Chromium and the network as much as on the CPU.
+  local workers=(-n "${TEST_WORKERS:-2}")
   echo "== tests on SQLite"
-  TEST_DATABASE_URL="" "$PY" -m pytest "$@"
+  TEST_DATABASE_URL="" "$PY" -m pytest "${workers[@]}" "$@"
   if [ -n "${TEST_DATABASE_URL:-}" ]; then
     echo "== tests on PostgreSQL ($TEST_DATABASE_URL)"
-    "$PY" -m pytest "$@"
+    "$PY" -m pytest "${workers[@]}" "$@"
   fi
 }
 
