@@ -42,14 +42,20 @@ def test_upgrade_keeps_schools_and_marks_boarding_ones(empty_database, tmp_path)
     with app.app_context():
         upgrade(revision="b5000000c0de")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO counties (name, region, policy_set, created_at) "
-                              "VALUES ('甲县', '', 'helan', '2026-01-01 00:00:00')"))
+            conn.execute(
+                text(
+                    "INSERT INTO counties (name, region, policy_set, created_at) "
+                    "VALUES ('甲县', '', 'helan', '2026-01-01 00:00:00')"
+                )
+            )
             county_id = conn.execute(text("SELECT id FROM counties")).scalar_one()
             for code, boarding in (("B1", True), ("D1", False)):
                 conn.execute(
-                    text("INSERT INTO schools (county_id, code, name, stage, location, is_boarding, enrolment, "
-                         "class_count, group_name, created_at, updated_at) VALUES (:c, :code, :code, 'primary', "
-                         "'town', :b, 0, 0, '', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"),
+                    text(
+                        "INSERT INTO schools (county_id, code, name, stage, location, is_boarding, enrolment, "
+                        "class_count, group_name, created_at, updated_at) VALUES (:c, :code, :code, 'primary', "
+                        "'town', :b, 0, 0, '', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                    ),
                     {"c": county_id, "code": code, "b": boarding},
                 )
         upgrade(revision="c6000000c0de")
