@@ -62,7 +62,6 @@ def check_as_dict(check: Check, stage: str | None = None) -> dict[str, Any]:
         "unit": check.unit,
         "count": check.count,
         "period": check.period,
-        "due": _iso(check.due),
     }
     data.update({k: v for k, v in optional.items() if v is not None})
     if check.by_stage and stage is None:
@@ -89,8 +88,10 @@ def item_as_dict(item: Item, stage: str | None = None) -> dict[str, Any]:
         "applies_to": {
             "stages": list(applies.stages),
             "locations": list(applies.locations),
+            "traits": list(applies.traits),
             "boarding_only": applies.boarding_only,
         },
+        "due": item.due.as_dict() if item.due else None,
         "effective_from": _iso(item.effective_from),
         "effective_until": _iso(item.effective_until),
         "sources": [source_as_dict(s) for s in item.sources],
@@ -110,7 +111,7 @@ def content_hash(data: Any) -> str:
 def _fits_visit(item: Item, profile: SchoolProfile) -> bool:
     if item.checked_by not in VISIT_CHECKERS:
         return False
-    if not item.applies_to.matches(profile.stage, profile.location, profile.is_boarding):
+    if not item.scope.matches(profile.stage, profile.location, profile.is_boarding):
         return False
     # A numeric check with no threshold for this stage cannot be judged here.
     return not (item.check.type == "numeric" and item.check.threshold_for(profile.stage) is None)

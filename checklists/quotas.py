@@ -13,7 +13,8 @@ Rules decided here (and shown to users):
   at the quota's ``cycle_from``, that contains the term's first day.
 - With ``schools: assigned`` a record counts only at a school assigned (包片)
   to the 教研员 on the record's date, and only if the school fits the item's
-  ``applies_to``; other records of the same kinds are counted apart (shown,
+  scope (``applies_to`` within its document's audience; a section such as
+  ``primary`` reaches 九年一贯制 schools too); other records of the same kinds are counted apart (shown,
   never added to the quota).
 - A 教研员 assigned for part of the period has the count prorated by the days
   assigned (rounded up): 15 a term for a half term is 8.
@@ -121,7 +122,7 @@ class QuotaRule:
     def is_school_restricted(self) -> bool:
         """Whether only some schools count (assigned ones, or a profile)."""
         applies = self.applies_to
-        return self.schools == "assigned" or bool(applies.stages or applies.locations or applies.boarding_only)
+        return self.schools == "assigned" or bool(applies.stages or applies.locations or applies.traits)
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def rules_of(pack: Pack | None) -> tuple[QuotaRule, ...]:
                 schools=quota.schools,
                 kinds=quota.kinds,
                 forms=quota.forms,
-                applies_to=item.applies_to,
+                applies_to=item.scope,
                 effective_from=item.effective_from,
                 effective_until=item.effective_until,
                 cycle_from=quota.cycle_from or item.effective_from,

@@ -149,7 +149,8 @@ def _counts_at_school(rule: QuotaRule, facts: Subquery) -> ColumnElement[bool]:
         conditions.append(facts.c.school_id.is_not(None))
     applies = rule.applies_to
     if applies.stages:
-        conditions.append(facts.c.stage.in_(applies.stages))
+        # Scopes name sections (小学); schools have a type (九年一贯制 has 小学 too).
+        conditions.append(facts.c.stage.in_(applies.school_types))
     if applies.locations:
         conditions.append(facts.c.location.in_(applies.locations))
     if applies.boarding_only:
