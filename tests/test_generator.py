@@ -30,13 +30,13 @@ def test_only_on_site_items_that_fit_the_profile(packs):
         for item_id in items:
             source = pack.item(item_id)
             assert source.checked_by in ("inspector_visit", "school_self_report")
-            assert source.applies_to.matches("primary", "village", False)
+            assert source.scope.matches("primary", "village", False)
         # Nothing that fits was left out.
         expected = {
             i.id
             for i in pack.items
             if i.checked_by in ("inspector_visit", "school_self_report")
-            and i.applies_to.matches("primary", "village", False)
+            and i.scope.matches("primary", "village", False)
             and not (i.check.type == "numeric" and i.check.threshold_for("primary") is None)
         }
         assert set(items) == expected

@@ -239,3 +239,16 @@ def test_a_quota_scoped_to_primary_counts_at_a_nine_year_school(tmp_path):
     assert counts_at_school(rule, ("nine_year", "town", False), is_assigned=False)
     assert not counts_at_school(rule, ("junior", "town", False), is_assigned=False)
     assert rule.applies_to.school_types == ("primary", "nine_year", "twelve_year")
+
+
+def test_concept_keys_are_one_per_requirement():
+    """No dead or duplicate keys: a split (sport_art_skills / sports_arts_skills) shows as two keys with one name."""
+    from collections import Counter
+
+    from checklists import load_packs
+    from checklists.vocabulary import CONCEPTS
+
+    used = {item.concept for pack in load_packs().values() for item in pack.items}
+    assert set(CONCEPTS) == used
+    assert [name for name, n in Counter(CONCEPTS.values()).items() if n > 1] == []
+    assert "teaching.sport_art_skills" not in CONCEPTS and "teaching.sports_arts_skills" not in CONCEPTS

@@ -151,7 +151,8 @@ def applicable_items(pack: Pack, profile: SchoolProfile) -> frozenset[str]:
     key = (id(pack), profile)
     if key not in _PROFILE_ITEMS:
         snapshot = compose(pack, profile, "routine")
-        _PROFILE_ITEMS[key] = frozenset(i["id"] for s in snapshot["sections"] for i in s["items"])
+        # A mixed school's per-section parts (<id>@primary) count for their pack item.
+        _PROFILE_ITEMS[key] = frozenset(i["id"].split("@")[0] for s in snapshot["sections"] for i in s["items"])
     return _PROFILE_ITEMS[key]
 
 
