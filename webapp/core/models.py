@@ -58,6 +58,16 @@ class School(db.Model):
 
     county: Mapped[County] = relationship(back_populates="schools")
 
+    @property
+    def trait_set(self) -> frozenset[str]:
+        """The school's traits, ``boarding`` included when it is a boarding school."""
+        return frozenset(self.traits or ()) | (frozenset({"boarding"}) if self.is_boarding else frozenset())
+
+    def set_traits(self, codes: set[str] | frozenset[str] | list[str]) -> None:
+        """Replace the traits (sorted); ``is_boarding`` follows the ``boarding`` trait."""
+        self.traits = sorted(set(codes))
+        self.is_boarding = "boarding" in self.traits
+
 
 class Term(db.Model):
     """A school term (学期) of a county's calendar; per-term quotas count within it."""
