@@ -11,6 +11,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from ..auth.models import User
 from ..core.models import County, School, Term
 from ..extensions import db
+from ..packs.models import ChecklistVersion
 from ..visits.models import VISIT_STATES, Visit
 from .access import int_arg, term_for
 
@@ -53,6 +54,8 @@ class VisitRow:
     school_name: str
     inspector_name: str
     failed_count: int
+    #: The visit's checklist came from a draft pack (征求意见稿).
+    draft: bool = False
 
 
 @dataclass
@@ -90,12 +93,23 @@ def visits_page(filters: VisitFilters, per_page: int = PER_PAGE) -> VisitPage:
         query = query.where(or_(Visit.visited_on < day, and_(Visit.visited_on == day, Visit.id < visit_id)))
     query = query.order_by(Visit.visited_on.desc(), Visit.id.desc()).limit(per_page + 1)
     rows = [VisitRow(v, school, inspector, n or 0) for v, school, inspector, n in db.session.execute(query)]
+    drafts = draft_versions({row.visit.checklist_version_id for row in rows})
+    for row in rows:
+        row.draft = row.visit.checklist_version_id in drafts
     next_after = None
     if len(rows) > per_page:
         rows = rows[:per_page]
         last = rows[-1].visit
         next_after = f"{last.visited_on.isoformat()}_{last.id}"
     return VisitPage(rows=rows, next_after=next_after, total=count(filters))
+
+
+def draft_versions(version_ids: set[str]) -> set[str]:
+    """Which of these checklist versions were composed from a draft pack (a page holds only a few)."""
+    if not version_ids:
+        return set()
+    query = select(ChecklistVersion.id, ChecklistVersion.content).where(ChecklistVersion.id.in_(version_ids))
+    return {vid for vid, content in db.session.execute(query) if content.get("pack", {}).get("status") == "draft"}
 
 
 def count(filters: VisitFilters) -> int:
