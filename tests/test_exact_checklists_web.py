@@ -237,3 +237,37 @@ def test_compare_shows_concept_names(app, world, factory):
     assert "一键报警" in page and "走读学生接送" in page
     table = page[page.index("<tbody") :]
     assert "safety.one_click_alarm" not in table.replace('title="safety.one_click_alarm"', "")
+
+
+def test_pack_browser_shows_scope_binding_status_and_due_rules(app, world):
+    county, schools, inspector, reviewer = world
+    client = _client(app, reviewer)
+    page = client.get("/packs/testpack").get_data(as_text=True)
+    report = page[page.index('id="testpack.report"') :].split("</li>")[0]
+    assert "适用：小学、初中" in report and "倡导性（力争）" in report and "每年12月5日前" in report
+    bus = page[page.index('id="testpack.bus"') :].split("</li>")[0]
+    assert "有校车" in bus and "约束性" in bus and "参考：《校车安全管理条例》" in bus
+    old = page[page.index('id="testpack.old_rule"') :].split("</li>")[0]
+    assert "文件已到期" in old
+    draft = client.get("/packs/testdraft").get_data(as_text=True)
+    assert draft.count("征求意见稿") >= len(exact_support.PACK.items)
+    # Composing for a profile: a kindergarten gets the pack's message.
+    composed = client.get("/packs/testpack/compose?stage=kindergarten").get_data(as_text=True)
+    assert "本政策包不适用于幼儿园" in composed
+
+
+def test_exports_say_draft_and_mark_items(app, world):
+    import io
+
+    from openpyxl import load_workbook
+
+    county, schools, inspector, reviewer = world
+    county.policy_set = "testdraft"
+    db.session.commit()
+    record_visit(_client(app, inspector), schools["primary"])
+    bureau = _client(app, reviewer)
+    visits = load_workbook(io.BytesIO(bureau.get("/bureau/exports/visits.xlsx").data)).active
+    assert any("征求意见稿" in [c.value for c in row] for row in visits.iter_rows())
+    results = load_workbook(io.BytesIO(bureau.get("/bureau/exports/results.xlsx").data)).active
+    notes = [row[-1].value for row in results.iter_rows() if row[-1].value]
+    assert any("倡导性（力争）" in str(n) and "征求意见稿" in str(n) for n in notes)
