@@ -21,7 +21,7 @@ from .test_browser_visits import download, item_card, open_phone, serve  # noqa:
 pytestmark = pytest.mark.browser
 
 
-def test_phone_shows_sections_thresholds_and_due_state(browser, serve, app, factory):  # noqa: F811
+def test_phone_shows_sections_thresholds_and_due_state(browser, serve, app, factory, tmp_path):  # noqa: F811
     exact_support.install(app)
     county = factory.county("测试县", "testpack")
     school = factory.school(county, name="测试九年一贯制学校", stage="nine_year")
@@ -38,6 +38,8 @@ def test_phone_shows_sections_thresholds_and_due_state(browser, serve, app, fact
 
     assert page.locator(".draft-banner").count() == 0  # an in-force pack has no draft banner
     primary = item_card(page, items["testpack.class_size@primary"])
+    primary.scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "sections.png"))
     junior = item_card(page, items["testpack.class_size@junior"])
     assert primary.locator(".section-part").inner_text() == "小学部"
     assert "≤ 45" in primary.locator(".threshold").inner_text()
