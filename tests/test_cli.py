@@ -118,6 +118,16 @@ def test_demo_load_is_idempotent(run):
     roles = set(db.session.scalars(select(User.role)))
     assert roles == {"inspector", "researcher", "reviewer", "admin"}
     assert all(s.latitude and s.longitude for s in db.session.scalars(select(School)))
+    # Issue 8: school types with several sections, traits, and each county's own settings.
+    schools = list(db.session.scalars(select(School)))
+    assert {"nine_year", "twelve_year", "complete_secondary", "kindergarten"} <= {s.stage for s in schools}
+    assert {"group_core", "township_central", "school_bus", "minority_language"} <= {
+        t for s in schools for t in s.traits
+    }
+    assert all(("boarding" in s.traits) == s.is_boarding for s in schools)
+    xinganmeng = db.session.scalar(select(County).where(County.name == "兴安盟"))
+    assert xinganmeng.settings["acceptance_year"] == 2028
+    assert all(any(s.stage == "kindergarten" for s in c.schools) for c in db.session.scalars(select(County)))
     planned = db.session.execute(
         select(Visit.inspector_id, func.count()).where(Visit.state == "planned").group_by(Visit.inspector_id)
     ).all()

@@ -41,6 +41,7 @@ COUNTIES: list[dict] = [
             "11": ["school_bus", "canteen"],
             "13": ["canteen"],
         },
+        "settings": {"training_cycle_anchor": "2023-09-01"},
     },
     {
         "key": "xiji",
@@ -71,6 +72,7 @@ COUNTIES: list[dict] = [
             "10": ["teaching_point"],
             "11": ["school_bus", "canteen"],
         },
+        "settings": {"teacher_cycle_anchor": "2022-09-01"},
     },
     {
         "key": "liaocheng",
@@ -128,8 +130,8 @@ COUNTIES: list[dict] = [
             "10": ["minority_language"],
             "11": ["minority_language", "canteen"],
         },
-        # Each 旗县 has its own 优质均衡 acceptance year; the demo county uses one.
-        "settings": {"acceptance_year": 2027},
+        # Each 旗县市 has its own 优质均衡 acceptance year (文件一: 乌兰浩特市、科右前旗、科右中旗 2028).
+        "settings": {"acceptance_year": 2028},
     },
 ]
 
