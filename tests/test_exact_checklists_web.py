@@ -205,6 +205,7 @@ def test_drafts_and_expired_items_are_marked_for_the_bureau(app, world, factory)
     bureau = _client(app, reviewer)
     page = bureau.get(f"/bureau/visits/{visit_id}").get_data(as_text=True)
     assert "文件已到期" in page and "征求意见稿" not in page
+    assert "含文件已到期 1 项" in bureau.get("/bureau/visits").get_data(as_text=True)
     # The same county moves to the draft pack: new visits are drafts everywhere.
     county.policy_set = "testdraft"
     db.session.commit()
