@@ -103,6 +103,10 @@ class QuotaRule:
     effective_until: date | None
     cycle_from: date | None
     doc_nos: tuple[str, ...]
+    #: The item's own ``applies_to`` (None: the same as ``applies_to``). Only it keeps records
+    #: made at no school from counting: a document addressing 义务教育 schools does not make a
+    #: county-wide 主题教研 stop counting.
+    narrowed_by: AppliesTo | None = None
 
     @property
     def kinds_label(self) -> str:
@@ -120,8 +124,8 @@ class QuotaRule:
         return kind in self.kinds and (not self.forms or form in self.forms)
 
     def is_school_restricted(self) -> bool:
-        """Whether only some schools count (assigned ones, or a profile)."""
-        applies = self.applies_to
+        """Whether only some schools count (assigned ones, or a profile the item itself names)."""
+        applies = self.applies_to if self.narrowed_by is None else self.narrowed_by
         return self.schools == "assigned" or bool(applies.stages or applies.locations or applies.traits)
 
 
@@ -241,6 +245,7 @@ def rules_of(pack: Pack | None) -> tuple[QuotaRule, ...]:
                 kinds=quota.kinds,
                 forms=quota.forms,
                 applies_to=item.scope,
+                narrowed_by=item.applies_to,
                 effective_from=item.effective_from,
                 effective_until=item.effective_until,
                 cycle_from=quota.cycle_from or item.effective_from,

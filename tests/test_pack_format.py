@@ -252,3 +252,18 @@ def test_concept_keys_are_one_per_requirement():
     assert set(CONCEPTS) == used
     assert [name for name, n in Counter(CONCEPTS.values()).items() if n > 1] == []
     assert "teaching.sport_art_skills" not in CONCEPTS and "teaching.sports_arts_skills" not in CONCEPTS
+
+
+def test_a_documents_audience_does_not_keep_school_less_records_out(tmp_path):
+    """A county-wide 主题教研 (no school) still counts toward an item of a document for 义务教育 schools."""
+    text = _with("{stages: [primary, junior]}", item="        quota: {kinds: [lesson], schools: any}\n")
+    (rule,) = rules_of(_load(tmp_path, text))
+    assert rule.applies_to.stages == ("primary", "junior") and not rule.is_school_restricted()
+    assert counts_at_school(rule, None, is_assigned=False)
+    assert not counts_at_school(rule, ("kindergarten", "town", False), is_assigned=False)
+    narrowed = _with(
+        "{stages: [primary, junior]}",
+        item="        quota: {kinds: [lesson], schools: any}\n        applies_to: {locations: [village]}\n",
+    )
+    (rule,) = rules_of(_load(tmp_path, narrowed))
+    assert rule.is_school_restricted() and not counts_at_school(rule, None, is_assigned=False)
