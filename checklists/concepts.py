@@ -147,7 +147,7 @@ CONCEPTS: dict[str, str] = {
     "students.synchronized_enrolment": "公办民办同步招生",
     "students.vulnerable_children_register": "困境儿童动态台账",
     "teacher.backbone_per_100": "每百名学生骨干教师数",
-    "teacher.backbone_rotation": "骨干教师交流轮岗比例",
+    "teacher.backbone_rotation": "名师、骨干教师交流轮岗",
     "teacher.basic_skills_contests": "教师基本功比赛",
     "teacher.bundled_hiring": "新任教师城乡捆绑",
     "teacher.certification_rate": "教师持证上岗",
