@@ -218,6 +218,7 @@ def test_drafts_and_expired_items_are_marked_for_the_bureau(app, world, factory)
     listing = bureau.get("/bureau/visits").get_data(as_text=True)
     assert listing.count("征求意见稿") == 1
     assert "征求意见稿" in bureau.get("/bureau/matrix?checklist=campus_safety").get_data(as_text=True)
+    assert "征求意见稿" in bureau.get("/bureau/summary").get_data(as_text=True)
 
 
 def test_compare_shows_concept_names(app, world, factory):
@@ -236,6 +237,7 @@ def test_compare_shows_concept_names(app, world, factory):
     admin = _client(app, factory.user("admin"))
     page = admin.get("/bureau/compare?checklist=campus_safety").get_data(as_text=True)
     assert "一键报警" in page and "走读学生接送" in page
+    assert page.count("征求意见稿") == 1  # the draft county's column
     table = page[page.index("<tbody") :]
     assert "safety.one_click_alarm" not in table.replace('title="safety.one_click_alarm"', "")
 

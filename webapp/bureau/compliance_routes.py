@@ -142,6 +142,7 @@ def compare() -> str:
         abort(404)
     counties = counties_for(current_user)
     table = compare_concepts(counties, checklist)
+    drafts = {c.id: getattr(packs().get(c.policy_set), "status", "") == "draft" for c in counties}
     return render_template(
-        "bureau/compare.html", checklist=checklist, checklists=CHECKLISTS, counties=counties, table=table
+        "bureau/compare.html", checklist=checklist, checklists=CHECKLISTS, counties=counties, table=table, drafts=drafts
     )
