@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from checklists.model import CountySetting
 from checklists.vocabulary import SCHOOL_TRAITS
@@ -33,7 +33,7 @@ def _setting_field(setting: CountySetting) -> fields.Field:
     return fields.Date(load_default=None, error_messages={"invalid": "日期格式应为 2026-09-01。"})
 
 
-def load_county_settings(declared: Iterable[CountySetting], form: dict[str, str]) -> dict[str, Any]:
+def load_county_settings(declared: Iterable[CountySetting], form: Mapping[str, str]) -> dict[str, Any]:
     """The values of a county-settings form, as stored (years as int, dates as ISO text).
 
     A blank field is left out, so the pack's default applies. Raises
@@ -48,6 +48,3 @@ def load_county_settings(declared: Iterable[CountySetting], form: dict[str, str]
         if value is not None:
             values[key] = value if isinstance(value, int) else value.isoformat()
     return values
-
-
-__all__ = ["SchoolTraitsSchema", "ValidationError", "load_county_settings"]
