@@ -9,6 +9,7 @@ from flask import current_app
 
 from checklists import Pack
 from checklists.generator import SchoolProfile, compose, item_count
+from checklists.vocabulary import SCHOOL_TRAITS
 
 from ..core.models import County, School
 from ..extensions import db
@@ -28,7 +29,8 @@ def pack_or_none(pack_id: str) -> Pack | None:
 
 def school_profile(school: School) -> SchoolProfile:
     """The profile a school's checklists are composed for: type, location and traits."""
-    traits = school.trait_set
+    # A trait code the vocabulary no longer has is ignored rather than failing every page of the school.
+    traits = school.trait_set & SCHOOL_TRAITS.keys()
     return SchoolProfile(stage=school.stage, location=school.location, traits=traits, is_boarding="boarding" in traits)
 
 
