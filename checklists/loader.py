@@ -58,9 +58,11 @@ def _has(raw: Any, key: Any) -> bool:
 
 
 def _cross_checks(pack: Pack, seeds_dir: Path) -> list[str]:
-    """Checks that span items: unique ids, known sources, verbatim quotes."""
+    """Checks that span items: unique ids, known sources, verbatim quotes, audiences only
+    narrowed, county settings declared."""
     problems: list[str] = []
     documents = {doc.file: doc for doc in pack.documents}
+    settings = {setting.key for setting in pack.county_settings}
     seen: set[str] = set()
     for item in pack.items:
         where = f"item {item.id}"
@@ -71,6 +73,12 @@ def _cross_checks(pack: Pack, seeds_dir: Path) -> list[str]:
         seen.add(item.id)
         if item.effective_from and item.effective_until and item.effective_from > item.effective_until:
             problems.append(f"{where}: effective_from is after effective_until")
+        if item.audience is not None:
+            problems.extend(f"{where}: {problem}" for problem in item.audience.widened_by(item.applies_to))
+        if item.due is not None:
+            for key in (item.due.anchor_setting, item.due.setting):
+                if key is not None and key not in settings:
+                    problems.append(f"{where}: due refers to county setting {key}, which the pack does not declare")
         for source in item.sources:
             doc = documents.get(source.file)
             if doc is None:

@@ -13,7 +13,8 @@ Rules decided here (and shown to users):
   at the quota's ``cycle_from``, that contains the term's first day.
 - With ``schools: assigned`` a record counts only at a school assigned (包片)
   to the 教研员 on the record's date, and only if the school fits the item's
-  ``applies_to``; other records of the same kinds are counted apart (shown,
+  scope (``applies_to`` within its document's audience; a section such as
+  ``primary`` reaches 九年一贯制 schools too); other records of the same kinds are counted apart (shown,
   never added to the quota).
 - A 教研员 assigned for part of the period has the count prorated by the days
   assigned (rounded up): 15 a term for a half term is 8.
@@ -102,6 +103,10 @@ class QuotaRule:
     effective_until: date | None
     cycle_from: date | None
     doc_nos: tuple[str, ...]
+    #: The item's own ``applies_to`` (None: the same as ``applies_to``). Only it keeps records
+    #: made at no school from counting: a document addressing 义务教育 schools does not make a
+    #: county-wide 主题教研 stop counting.
+    narrowed_by: AppliesTo | None = None
 
     @property
     def kinds_label(self) -> str:
@@ -119,9 +124,9 @@ class QuotaRule:
         return kind in self.kinds and (not self.forms or form in self.forms)
 
     def is_school_restricted(self) -> bool:
-        """Whether only some schools count (assigned ones, or a profile)."""
-        applies = self.applies_to
-        return self.schools == "assigned" or bool(applies.stages or applies.locations or applies.boarding_only)
+        """Whether only some schools count (assigned ones, or a profile the item itself names)."""
+        applies = self.applies_to if self.narrowed_by is None else self.narrowed_by
+        return self.schools == "assigned" or bool(applies.stages or applies.locations or applies.traits)
 
 
 @dataclass(frozen=True)
@@ -239,7 +244,8 @@ def rules_of(pack: Pack | None) -> tuple[QuotaRule, ...]:
                 schools=quota.schools,
                 kinds=quota.kinds,
                 forms=quota.forms,
-                applies_to=item.applies_to,
+                applies_to=item.scope,
+                narrowed_by=item.applies_to,
                 effective_from=item.effective_from,
                 effective_until=item.effective_until,
                 cycle_from=quota.cycle_from or item.effective_from,

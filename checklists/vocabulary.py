@@ -7,13 +7,63 @@ and the app can label every code in Chinese.
 
 from __future__ import annotations
 
-#: School stages (学段) a school profile can have.
+from .concepts import CONCEPTS as CONCEPTS  # re-exported: concept key → Chinese name
+
+#: School sections (学部): the audience codes of documents and items
+#: (``addresses.stages``, ``applies_to.stages``, ``check.by_stage``).
+SECTIONS: dict[str, str] = {
+    "kindergarten": "幼儿园",
+    "primary": "小学",
+    "junior": "初中",
+    "senior": "高中",
+}
+
+#: A section's name when a mixed school is checked part by part (九年一贯制: 小学部, 初中部).
+SECTION_LABELS: dict[str, str] = {
+    "kindergarten": "幼儿园部",
+    "primary": "小学部",
+    "junior": "初中部",
+    "senior": "高中部",
+}
+
+#: School types (a school's ``stage``) and the sections each one has.
+SCHOOL_TYPES: dict[str, tuple[str, ...]] = {
+    "primary": ("primary",),
+    "junior": ("junior",),
+    "nine_year": ("primary", "junior"),
+    "twelve_year": ("primary", "junior", "senior"),
+    "complete_secondary": ("junior", "senior"),
+    "kindergarten": ("kindergarten",),
+    "senior": ("senior",),
+}
+
+#: School types with their Chinese names: the codes a school profile's ``stage`` may take.
 STAGES: dict[str, str] = {
     "primary": "小学",
     "junior": "初中",
     "nine_year": "九年一贯制",
+    "twelve_year": "十二年一贯制",
+    "complete_secondary": "完全中学",
     "kindergarten": "幼儿园",
     "senior": "高中",
+}
+
+
+def sections_of(school_type: str) -> tuple[str, ...]:
+    """The sections of a school type (a section code stands for itself)."""
+    return SCHOOL_TYPES.get(school_type, (school_type,) if school_type in SECTIONS else ())
+
+
+#: School traits: what a school has or is, beyond its type and location. An item
+#: listing traits applies only to schools having all of them. One line per code.
+SCHOOL_TRAITS: dict[str, str] = {
+    "boarding": "寄宿制/有住宿学生",
+    "group_core": "集团核心校",
+    "township_central": "乡镇中心校/中心园",
+    "school_bus": "有校车",
+    "minority_language": "原民族语言授课",
+    "teaching_point": "教学点",
+    "canteen": "有食堂",
 }
 
 #: Where a school sits: county town, township centre or village.
@@ -88,6 +138,27 @@ VISIT_TYPES: dict[str, tuple[str, frozenset[str] | None]] = {
 
 #: Pack status: a draft for comment (征求意见稿) is shown as such everywhere.
 PACK_STATUSES: dict[str, str] = {"in_force": "正式印发", "draft": "征求意见稿"}
+
+#: A composed item's status: from a draft pack, past its document's end date, or in force.
+ITEM_STATUSES: dict[str, str] = {"in_force": "现行有效", "draft": "征求意见稿", "expired": "文件已到期"}
+
+#: How binding an item's wording is: mandatory (须/应/要) or soft (力争, 原则上 …).
+BINDINGS: dict[str, str] = {"mandatory": "约束性", "soft": "倡导性"}
+
+#: Words that make a clause soft; a soft item names the one its quote uses.
+BINDING_WORDS: tuple[str, ...] = ("力争", "原则上", "一般", "鼓励", "探索", "逐步", "倡导", "争取", "尽量", "可")
+
+#: Kinds of time rule an item's ``due`` can be.
+DUE_KINDS: dict[str, str] = {
+    "once": "一次性时限",
+    "yearly": "每年定期",
+    "termly": "每学期定期",
+    "cycle": "多年周期",
+    "relative": "相对县定年份",
+}
+
+#: Types of the county settings a pack may declare (``county_settings``).
+SETTING_TYPES: dict[str, str] = {"year": "年份", "date": "日期"}
 
 #: Kinds of 教研员 activity a record can be. A pack's ``quota`` block names the
 #: kinds that count toward an item, so a county's rule is data; a new kind of

@@ -50,6 +50,25 @@ CASES = [
     # A school of another county: only the admin.
     Case("core.school", "GET", "/schools/{foreign}", {**dict.fromkeys(ROLES, 403), "admin": 200, "anonymous": 302}),
     Case("core.school", "GET", "/schools/999999", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
+    # The bureau edits a school's traits and its county's settings (their own county; the admin all).
+    Case("profiles.school_traits", "GET", "/schools/{inspected}/traits", BUREAU_ONLY),
+    Case("profiles.school_traits", "GET", "/schools/{foreign}/traits", {**BUREAU_ONLY, "reviewer": 403}),
+    Case(
+        "profiles.school_traits",
+        "POST",
+        "/schools/{inspected}/traits",
+        {**BUREAU_ONLY, "reviewer": 302, "admin": 302},
+        data={"traits": ["canteen"]},
+    ),
+    Case("profiles.county_settings_form", "GET", "/counties/{home_county}/settings", BUREAU_ONLY),
+    Case("profiles.county_settings_form", "GET", "/counties/{other_county}/settings", {**BUREAU_ONLY, "reviewer": 403}),
+    Case(
+        "profiles.county_settings_form",
+        "POST",
+        "/counties/{home_county}/settings",
+        {**BUREAU_ONLY, "reviewer": 302, "admin": 302},
+        data={},
+    ),
     Case("packs.index", "GET", "/packs/", SIGNED_IN),
     Case("packs.show", "GET", "/packs/helan", SIGNED_IN),
     Case("packs.show", "GET", "/packs/nowhere", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
@@ -258,6 +277,8 @@ def world(factory):
     bureau_ids = authorization_rows(home, other, inspected, foreign, visit, foreign_visit, users["reviewer"])
     db.session.commit()
     ids = {
+        "home_county": home.id,
+        "other_county": other.id,
         "inspected": inspected.id,
         "researched": researched.id,
         "unassigned": unassigned.id,

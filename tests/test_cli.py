@@ -50,6 +50,8 @@ def test_export_json(run, policy_set):
     assert len(items) >= 25
     for item in items:
         assert {"id", "title", "check", "applies_to", "checked_by", "sources"} <= set(item)
+        assert {"scope", "binding", "status"} <= set(item) and item["status"] in ("in_force", "draft", "expired")
+        assert item["status"] != "in_force" or policy_set != "liaocheng", "聊城's pack is a draft"
         assert item["id"].startswith(policy_set + ".")
         assert "type" in item["check"]
         if item["check"]["type"] == "count_per_period":
@@ -100,7 +102,8 @@ def test_xlsform_download_from_the_web(client, factory):
     login(client, factory.user("admin"))
     response = client.get("/packs/liaocheng/xlsform.xlsx?stage=kindergarten&location=town")
     assert response.status_code == 200
-    assert load_workbook(io.BytesIO(response.data))["settings"]["B2"].value == "dudao_liaocheng_routine"
+    settings = load_workbook(io.BytesIO(response.data))["settings"]
+    assert settings["B2"].value.startswith("dudao_liaocheng_routine_") and "征求意见稿" in settings["A2"].value
 
 
 def test_demo_load_is_idempotent(run):
@@ -115,6 +118,16 @@ def test_demo_load_is_idempotent(run):
     roles = set(db.session.scalars(select(User.role)))
     assert roles == {"inspector", "researcher", "reviewer", "admin"}
     assert all(s.latitude and s.longitude for s in db.session.scalars(select(School)))
+    # Issue 8: school types with several sections, traits, and each county's own settings.
+    schools = list(db.session.scalars(select(School)))
+    assert {"nine_year", "twelve_year", "complete_secondary", "kindergarten"} <= {s.stage for s in schools}
+    assert {"group_core", "township_central", "school_bus", "minority_language"} <= {
+        t for s in schools for t in s.traits
+    }
+    assert all(("boarding" in s.traits) == s.is_boarding for s in schools)
+    xinganmeng = db.session.scalar(select(County).where(County.name == "兴安盟"))
+    assert xinganmeng.settings["acceptance_year"] == 2028
+    assert all(any(s.stage == "kindergarten" for s in c.schools) for c in db.session.scalars(select(County)))
     planned = db.session.execute(
         select(Visit.inspector_id, func.count()).where(Visit.state == "planned").group_by(Visit.inspector_id)
     ).all()

@@ -30,13 +30,13 @@ def test_only_on_site_items_that_fit_the_profile(packs):
         for item_id in items:
             source = pack.item(item_id)
             assert source.checked_by in ("inspector_visit", "school_self_report")
-            assert source.applies_to.matches("primary", "village", False)
+            assert source.scope.matches("primary", "village", False)
         # Nothing that fits was left out.
         expected = {
             i.id
             for i in pack.items
             if i.checked_by in ("inspector_visit", "school_self_report")
-            and i.applies_to.matches("primary", "village", False)
+            and i.scope.matches("primary", "village", False)
             and not (i.check.type == "numeric" and i.check.threshold_for("primary") is None)
         }
         assert set(items) == expected
@@ -101,12 +101,15 @@ def test_unknown_profile_or_visit_type_is_refused(packs):
 
 
 def test_applies_to_matching():
-    rule = AppliesTo(stages=("primary", "nine_year"), locations=("village",), boarding_only=True)
+    rule = AppliesTo(stages=("primary",), locations=("village",), traits=("boarding",))
     assert rule.matches("primary", "village", True)
+    assert rule.matches("nine_year", "village", True), "a 九年一贯制 school has a 小学部"
+    assert rule.matches("primary", "village", traits={"boarding"})
     assert not rule.matches("primary", "village", False)
     assert not rule.matches("junior", "village", True)
     assert not rule.matches("primary", "urban", True)
     assert AppliesTo().matches("senior", "urban", False)
+    assert rule.boarding_only and not AppliesTo().boarding_only
 
 
 def test_stored_versions_are_immutable_and_deduplicated(app, packs):

@@ -114,7 +114,7 @@ name: 测试县
 region: 测试
 status: in_force
 documents:
-  - {file: 000_110501d15428c237.txt, doc_no: 贺教发〔2023〕19号, title: 测试}
+  - {file: 000_110501d15428c237.txt, doc_no: 贺教发〔2023〕19号, title: 测试, addresses: {}}
 checklists:
   - id: researcher_guidance
     items:

@@ -207,7 +207,7 @@ def test_teacher_coverage():
 
 
 def test_rules_need_the_school_profile_only_where_the_item_says_so(lessons):
-    anywhere = replace(lessons, schools="any", applies_to=AppliesTo())
+    anywhere = replace(lessons, schools="any", applies_to=AppliesTo(), narrowed_by=None)
     window = window_for(anywhere, AUTUMN, TERMS)
     facts = [lesson(date(2026, 10, 1), school=None, assigned=False), lesson(date(2026, 10, 2), URBAN, False)]
     assert tally(anywhere, window, facts).counted == 2

@@ -83,6 +83,7 @@ def _register(app: Flask) -> None:
     from .auth import login as auth_login
     from .auth.routes import bp as auth_bp
     from .bureau import setup as bureau
+    from .core.profile_routes import bp as profiles_bp
     from .core.routes import bp as core_bp
     from .demo.cli import demo_cli
     from .imports.routes import bp as imports_bp
@@ -98,7 +99,7 @@ def _register(app: Flask) -> None:
     errors.init(app)
     templating.init(app)
     compression.init(app)
-    for blueprint in (auth_bp, core_bp, packs_bp, imports_bp, api_bp, media_bp, openapi_bp, visits_bp):
+    for blueprint in (auth_bp, core_bp, profiles_bp, packs_bp, imports_bp, api_bp, media_bp, openapi_bp, visits_bp):
         app.register_blueprint(blueprint)
     bureau.init(app)
     register_lessons(app)

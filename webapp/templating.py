@@ -7,12 +7,19 @@ from typing import Any
 from flask import Flask, Response, make_response, render_template, request
 
 from checklists.vocabulary import (
+    BINDINGS,
     CHECK_TYPES,
     CHECKED_BY,
+    CONCEPTS,
+    ITEM_STATUSES,
     LOCATIONS,
     OPERATORS,
     PACK_STATUSES,
     PERIODS,
+    SCHOOL_TRAITS,
+    SECTION_LABELS,
+    SECTIONS,
+    SETTING_TYPES,
     STAGES,
     VISIT_TYPES,
 )
@@ -32,6 +39,13 @@ LABELS: dict[str, dict[str, str]] = {
     "pack_status": PACK_STATUSES,
     "assignment": ASSIGNMENT_KINDS,
     "visit_type": {k: v[0] for k, v in VISIT_TYPES.items()},
+    "section": SECTIONS,
+    "section_part": SECTION_LABELS,
+    "trait": SCHOOL_TRAITS,
+    "binding": BINDINGS,
+    "item_status": ITEM_STATUSES,
+    "setting_type": SETTING_TYPES,
+    "concept": CONCEPTS,
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from checklists.vocabulary import CONCEPTS
+
 from ..core.models import County, Term
 from ..packs.operations import packs
 from .access import term_for
@@ -12,7 +14,7 @@ from .matrix import ItemTotal, build_matrix
 
 @dataclass
 class ConceptRow:
-    """One concept: per county, the item that carries it and how the county's schools stand."""
+    """One concept: its Chinese name, and per county the item that carries it and how the county's schools stand."""
 
     concept: str
     title: str
@@ -38,7 +40,8 @@ def compare_concepts(counties: list[County], checklist_id: str) -> Comparison:
             continue
         matrix = build_matrix(county, term, checklist_id)
         for item in matrix.items:
-            row = rows.setdefault(item.concept, ConceptRow(item.concept, item.title))
+            # The concept's own name (every county's item title differs); an unknown key shows as it is.
+            row = rows.setdefault(item.concept, ConceptRow(item.concept, CONCEPTS.get(item.concept, item.concept)))
             row.per_county[county.id] = (item.title, matrix.item_totals[item.id])
     ordered = sorted(rows.values(), key=lambda r: (-len(r.per_county), r.concept))
     return Comparison(ordered, terms)

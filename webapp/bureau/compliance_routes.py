@@ -20,7 +20,7 @@ from .access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, t
 from .compare import compare_concepts
 from .evidence import photo_views
 from .formatting import outcome_label, outcome_symbol, threshold_text, value_text
-from .matrix import COUNTED_STATES, build_matrix, visit_items
+from .matrix import COUNTED_STATES, build_matrix, section_ids, visit_items
 from .models import RectificationTask
 
 bp = Blueprint("compliance", __name__, url_prefix="/bureau", template_folder="templates")
@@ -63,6 +63,8 @@ def matrix() -> Response:
         checklists=_checklists(county.policy_set),
         matrix=built,
         focus=focus,
+        pack=packs()[county.policy_set],
+        binding_only=request.args.get("binding") == "1",
         only_failing=request.args.get("failing") == "1",
         page_number=int_arg(request.args, "page") or 1,
     )
@@ -86,16 +88,16 @@ def cell() -> Response:
         .join(Visit, Visit.id == ItemResult.visit_id)
         .where(
             Visit.school_id == school.id,
-            ItemResult.item_id == item_id,
+            ItemResult.item_id.in_(section_ids(item_id)),
             Visit.state.in_(COUNTED_STATES),
             Visit.visited_on.between(term.starts_on, term.ends_on),
         )
         .order_by(Visit.visited_on.desc(), ItemResult.edited_at.desc())
     ).all()
-    evidence = [_result_evidence(result, visit, item_id) for result, visit in rows]
+    evidence = [_result_evidence(result, visit, result.item_id) for result, visit in rows]
     tasks = db.session.scalars(
         select(RectificationTask)
-        .where(RectificationTask.school_id == school.id, RectificationTask.item_id == item_id)
+        .where(RectificationTask.school_id == school.id, RectificationTask.item_id.in_(section_ids(item_id)))
         .order_by(RectificationTask.id.desc())
     ).all()
     return render_htmx(
@@ -112,7 +114,8 @@ def cell() -> Response:
 
 def _result_evidence(result: ItemResult, visit: Visit, item_id: str) -> dict[str, Any]:
     content_items = {i["id"]: i for s in visit.checklist_version.content["sections"] for i in s["items"]}
-    check = content_items.get(item_id, {}).get("check", {})
+    content_item = content_items.get(item_id, {})
+    check = content_item.get("check", {})
     photos = db.session.scalars(
         select(Photo).where(Photo.visit_id == visit.id, Photo.item_id == item_id, Photo.deleted_at.is_(None))
     ).all()
@@ -125,6 +128,7 @@ def _result_evidence(result: ItemResult, visit: Visit, item_id: str) -> dict[str
         "label": outcome_label(code),
         "symbol": outcome_symbol(code),
         "outcome": code,
+        "section_label": content_item.get("section_label", ""),
         "photos": photo_views(visit, list(photos)),
     }
 
@@ -138,6 +142,7 @@ def compare() -> str:
         abort(404)
     counties = counties_for(current_user)
     table = compare_concepts(counties, checklist)
+    drafts = {c.id: getattr(packs().get(c.policy_set), "status", "") == "draft" for c in counties}
     return render_template(
-        "bureau/compare.html", checklist=checklist, checklists=CHECKLISTS, counties=counties, table=table
+        "bureau/compare.html", checklist=checklist, checklists=CHECKLISTS, counties=counties, table=table, drafts=drafts
     )

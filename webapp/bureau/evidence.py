@@ -150,7 +150,11 @@ def visit_evidence(visit: Visit) -> dict[str, Any]:
     )
     counts = {code: sum(1 for i in items if i.outcome == code) for code in ("pass", "fail", "na", "unchecked")}
     distances = [v.distance_m for v in views if v.distance_m is not None]
+    pack = visit.checklist_version.content.get("pack", {})
     return {
+        # A draft pack (征求意见稿) is marked on the page and in the report.
+        "draft": pack.get("status") == "draft",
+        "expired_count": sum(1 for row in items if row.item.get("status") == "expired"),
         "items": items,
         "item_titles": {row.item["id"]: row.item["title"] for row in items},
         "failed": [i for i in items if i.outcome == "fail"],

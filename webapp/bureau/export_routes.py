@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
 from ..auth.policy import roles_required
+from ..packs.operations import pack_or_none
 from ..timeutil import today_in_china
 from . import ledger, listing, quotas, reports
 from .access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of
@@ -75,4 +76,5 @@ def summary() -> str:
         quota=quotas.standing_for(county, term),
         today=today_in_china(),
         today_cn=chinese_date(today_in_china()),
+        pack=pack_or_none(county.policy_set),
     )

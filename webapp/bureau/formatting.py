@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from checklists.due import due_text
 from checklists.vocabulary import OPERATORS, PERIODS, STAGES
 
 from ..timeutil import to_china
@@ -43,7 +44,8 @@ def threshold_text(check: dict[str, Any]) -> str:
     if kind == "count_per_period":
         return f"{PERIODS.get(check.get('period', ''), '')} ≥ {check.get('count')}{unit or '次'}"
     if kind == "deadline":
-        return f"时限 {check.get('due', '')}"
+        # Format 1 kept the date on the check; format 2 has the item's ``due`` (see item_marks).
+        return f"时限 {check['due']}" if check.get("due") else "按时限完成"
     if kind == "yes_no":
         return "应为“是”"
     return ""
@@ -88,3 +90,35 @@ def chinese_datetime(value: datetime | None) -> str:
         return ""
     local = to_china(value) or value
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def due_words(due: dict[str, Any] | None, today: date) -> str:
+    """A composed item's resolved due date in words: 应于2026年12月5日前 / 已逾期 12 天 ('' without one)."""
+    if not due or not due.get("on"):
+        return ""
+    return due_text(date.fromisoformat(due["on"]), today)
+
+
+def item_marks(item: dict[str, Any], today: date) -> list[tuple[str, str]]:
+    """What a composed item says beside its title, as (css class, words): its section of a mixed school,
+    soft wording (倡导性（力争）), 文件已到期, the due state as of ``today``, a reference figure.
+
+    Older snapshots (format 1) have none of these fields and get no marks.
+    """
+    marks: list[tuple[str, str]] = []
+    if item.get("section_label"):
+        marks.append(("section", item["section_label"]))
+    if item.get("binding") == "soft":
+        word = item.get("binding_word")
+        marks.append(("soft", f"倡导性（{word}）" if word else "倡导性"))
+    if item.get("status") == "expired":
+        marks.append(("expired", "文件已到期"))
+    words = due_words(item.get("due"), today)
+    if words:
+        label = (item.get("due") or {}).get("label")
+        marks.append(("overdue" if words.startswith("已逾期") else "due", f"{words}（{label}）" if label else words))
+    reference = item.get("reference")
+    if reference:
+        standard, text = reference.get("standard", ""), reference.get("text", "")
+        marks.append(("reference", f"参考：{standard} {text}（非本县文件规定）"))
+    return marks

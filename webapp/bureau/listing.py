@@ -11,6 +11,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from ..auth.models import User
 from ..core.models import County, School, Term
 from ..extensions import db
+from ..packs.models import ChecklistVersion
 from ..visits.models import VISIT_STATES, Visit
 from .access import int_arg, term_for
 
@@ -53,6 +54,10 @@ class VisitRow:
     school_name: str
     inspector_name: str
     failed_count: int
+    #: The visit's checklist came from a draft pack (征求意见稿).
+    draft: bool = False
+    #: Items of its checklist whose documents had expired on the visit's day (文件已到期).
+    expired: int = 0
 
 
 @dataclass
@@ -90,12 +95,45 @@ def visits_page(filters: VisitFilters, per_page: int = PER_PAGE) -> VisitPage:
         query = query.where(or_(Visit.visited_on < day, and_(Visit.visited_on == day, Visit.id < visit_id)))
     query = query.order_by(Visit.visited_on.desc(), Visit.id.desc()).limit(per_page + 1)
     rows = [VisitRow(v, school, inspector, n or 0) for v, school, inspector, n in db.session.execute(query)]
+    notes = version_notes({row.visit.checklist_version_id for row in rows})
+    for row in rows:
+        note = notes.get(row.visit.checklist_version_id)
+        if note is not None:
+            row.draft, row.expired = note.draft, note.expired
     next_after = None
     if len(rows) > per_page:
         rows = rows[:per_page]
         last = rows[-1].visit
         next_after = f"{last.visited_on.isoformat()}_{last.id}"
     return VisitPage(rows=rows, next_after=next_after, total=count(filters))
+
+
+@dataclass(frozen=True)
+class VersionNote:
+    """What the list says about a visit's checklist: from a draft pack, how many items of expired documents."""
+
+    draft: bool
+    expired: int
+
+
+def version_notes(version_ids: set[str]) -> dict[str, VersionNote]:
+    """Notes on these checklist versions (a page of the list holds only a few distinct ones)."""
+    if not version_ids:
+        return {}
+    query = select(ChecklistVersion.id, ChecklistVersion.content).where(ChecklistVersion.id.in_(version_ids))
+    notes = {}
+    for version_id, content in db.session.execute(query):
+        items = [i for section in content.get("sections", []) for i in section["items"]]
+        notes[version_id] = VersionNote(
+            draft=content.get("pack", {}).get("status") == "draft",
+            expired=sum(1 for i in items if i.get("status") == "expired"),
+        )
+    return notes
+
+
+def draft_versions(version_ids: set[str]) -> set[str]:
+    """Which of these checklist versions were composed from a draft pack."""
+    return {vid for vid, note in version_notes(version_ids).items() if note.draft}
 
 
 def count(filters: VisitFilters) -> int:

@@ -16,13 +16,14 @@ from sqlalchemy import select
 from checklists import Pack
 from checklists.generator import VISIT_CHECKERS, SchoolProfile, check_as_dict, compose
 from checklists.model import Item
+from checklists.vocabulary import SECTIONS
 
 from ..core.models import County, School, Term
 from ..extensions import db
-from ..packs.operations import packs, school_profile
+from ..packs.operations import county_settings, packs, school_profile
 from ..timeutil import today_in_china
 from ..visits.models import ItemResult, Visit
-from .formatting import OUTCOMES, number, outcome_label, outcome_symbol, threshold_text
+from .formatting import OUTCOMES, item_marks, number, outcome_label, outcome_symbol, threshold_text
 from .models import RectificationTask
 
 #: Visit states whose results the bureau counts.
@@ -112,6 +113,12 @@ class Matrix:
     cells: dict[tuple[int, str], Cell]
     item_totals: dict[str, ItemTotal]
     school_totals: dict[int, SchoolTotal]
+    #: Per item, (css class, words) shown under its name: 倡导性（力争）, 文件已到期, 应于…前 / 已逾期….
+    marks: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def binding_items(self) -> list[Item]:
+        """The mandatory items only (the filter 只看约束性条目 hides soft wording: 力争, 原则上 …)."""
+        return [item for item in self.items if item.binding == "mandatory"]
 
     def cell(self, school_id: int, item_id: str) -> Cell:
         """The cell of a school and an item."""
@@ -143,16 +150,43 @@ def visit_items(pack: Pack, checklist_id: str) -> list[Item]:
     return [i for i in checklist.items if i.checked_by in VISIT_CHECKERS] if checklist else []
 
 
-_PROFILE_ITEMS: dict[tuple[int, SchoolProfile], frozenset[str]] = {}
+_PROFILE_ITEMS: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
 
 
-def applicable_items(pack: Pack, profile: SchoolProfile) -> frozenset[str]:
-    """Ids of the pack's items on a routine visit checklist for this school profile (cached per process)."""
-    key = (id(pack), profile)
+def base_id(item_id: str) -> str:
+    """The pack item an id stands for: ``class_size@primary`` (one section of a mixed school) → ``class_size``."""
+    return item_id.partition("@")[0]
+
+
+def section_ids(item_id: str) -> list[str]:
+    """The ids an item's results may be stored under: its own, and one per section when split."""
+    return [item_id, *(f"{item_id}@{section}" for section in SECTIONS)]
+
+
+def composed_items(
+    pack: Pack, profile: SchoolProfile, settings: dict[str, Any] | None = None, on: date | None = None
+) -> dict[str, dict[str, Any]]:
+    """The items of a routine visit checklist for this school profile, by pack item id (cached per process).
+
+    An item split by section for a mixed school is listed once, under its pack id.
+    """
+    on = on or today_in_china()
+    key = (id(pack), profile, tuple(sorted((k, str(v)) for k, v in (settings or {}).items())), on)
     if key not in _PROFILE_ITEMS:
-        snapshot = compose(pack, profile, "routine")
-        _PROFILE_ITEMS[key] = frozenset(i["id"] for s in snapshot["sections"] for i in s["items"])
+        if len(_PROFILE_ITEMS) > 1000:  # a long-running process sees new days and settings
+            _PROFILE_ITEMS.clear()
+        snapshot = compose(pack, profile, "routine", settings=settings, on=on)
+        found: dict[str, dict[str, Any]] = {}
+        for section in snapshot["sections"]:
+            for item in section["items"]:
+                found.setdefault(base_id(item["id"]), item)
+        _PROFILE_ITEMS[key] = found
     return _PROFILE_ITEMS[key]
+
+
+def applicable_items(pack: Pack, profile: SchoolProfile, settings: dict[str, Any] | None = None) -> frozenset[str]:
+    """Ids of the pack's items on a routine visit checklist for this school profile."""
+    return frozenset(composed_items(pack, profile, settings))
 
 
 class Latest(NamedTuple):
@@ -223,12 +257,32 @@ def latest_results(
 
     # Each school's latest visit: no two rows compete for a cell.
     take(_results_of([rows[0].id for rows in visits.values()], item_ids))
-    wanted = len(item_ids)
-    missing = [s for s, rows in visits.items() if len(rows) > 1 and sum((s, i) in found for i in item_ids) < wanted]
+    # Complete when every item has a result (any of its ids, for an item checked per section).
+    wanted = {base_id(i) for i in item_ids}
+    answered: dict[int, set[str]] = {}
+    for school_id, item_id in found:
+        answered.setdefault(school_id, set()).add(base_id(item_id))
+    missing = [s for s, rows in visits.items() if len(rows) > 1 and not answered.get(s, set()) >= wanted]
     earlier = [v.id for s in missing for v in visits[s][1:]]
     if earlier:
         take(sorted(_results_of(earlier, item_ids), key=lambda r: order[r.visit_id]))
     return list(found.values())
+
+
+#: Which of two section results a merged cell shows: a failing section first.
+_OUTCOME_RANK = {"fail": 0, "pass": 1, "na": 2, None: 3}
+
+
+def merge_sections(rows: list[Latest]) -> dict[tuple[int, str], Latest]:
+    """Results by (school, pack item id): a mixed school's per-section results become one cell,
+    failing when any section fails (小学部 ≤45 kept, 初中部 52 > 50 → 未达标 52)."""
+    merged: dict[tuple[int, str], Latest] = {}
+    for row in rows:
+        key = (row.school_id, base_id(row.item_id))
+        held = merged.get(key)
+        if held is None or _OUTCOME_RANK.get(row.outcome, 3) < _OUTCOME_RANK.get(held.outcome, 3):
+            merged[key] = row._replace(item_id=key[1])
+    return merged
 
 
 class TaskRef(NamedTuple):
@@ -255,7 +309,7 @@ def _tasks(county_id: int, item_ids: list[str]) -> dict[tuple[int, str], list[Ta
     )
     found: dict[tuple[int, str], list[TaskRef]] = {}
     for school_id, item_id, task_id, visit_id, state, deadline in _rows(query):
-        found.setdefault((school_id, item_id), []).append(TaskRef(task_id, visit_id, state, deadline))
+        found.setdefault((school_id, base_id(item_id)), []).append(TaskRef(task_id, visit_id, state, deadline))
     return found
 
 
@@ -282,17 +336,24 @@ def build_matrix(county: County, term: Term, checklist_id: str) -> Matrix:
     """The matrix of the county's schools and the checklist's visit items for the term."""
     pack = packs()[county.policy_set]
     items = visit_items(pack, checklist_id)
-    item_ids = [i.id for i in items]
+    # A mixed school's results of an item checked per section are stored as ``<id>@<section>``.
+    item_ids = [stored for i in items for stored in (section_ids(i.id) if i.check.by_stage else [i.id])]
     schools = list(db.session.scalars(select(School).where(School.county_id == county.id).order_by(School.code)))
-    results = {(r.school_id, r.item_id): r for r in latest_results(county.id, term, item_ids)} if items else {}
+    results = merge_sections(latest_results(county.id, term, item_ids)) if items else {}
     tasks = _tasks(county.id, item_ids) if items else {}
+    settings = county_settings(county)
+    # Each item as some school's checklist has it (binding word, status, resolved due date), for the marks.
+    seen: dict[str, dict[str, Any]] = {}
     today = today_in_china()
     cells: dict[tuple[int, str], Cell] = {}
     item_totals = {i.id: ItemTotal() for i in items}
     school_totals = {s.id: SchoolTotal() for s in schools}
     for school in schools:
         profile = school_profile(school)
-        applicable = applicable_items(pack, profile)
+        composed = composed_items(pack, profile, settings, today)
+        applicable = composed.keys()
+        for item_id, data in composed.items():
+            seen.setdefault(item_id, data)
         for item in items:
             row = results.get((school.id, item.id))
             if row is not None:
@@ -302,7 +363,8 @@ def build_matrix(county: County, term: Term, checklist_id: str) -> Matrix:
             cells[(school.id, item.id)] = cell
             _count(item, profile, cell, item_totals[item.id], school_totals[school.id])
     thresholds = {i.id: threshold_text(check_as_dict(i.check)) for i in items}
-    return Matrix(items, thresholds, schools, cells, item_totals, school_totals)
+    marks = {i.id: item_marks({**seen[i.id], "section_label": ""}, today) if i.id in seen else [] for i in items}
+    return Matrix(items, thresholds, schools, cells, item_totals, school_totals, marks)
 
 
 def _count(item: Item, profile: SchoolProfile, cell: Cell, per_item: ItemTotal, per_school: SchoolTotal) -> None:

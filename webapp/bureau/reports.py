@@ -16,7 +16,7 @@ from ..extensions import db
 from ..timeutil import to_china, today_in_china
 from ..visits.models import VISIT_STATES, ItemResult, Photo, Visit
 from . import listing
-from .formatting import outcome_label, threshold_text, value_text
+from .formatting import item_marks, outcome_label, threshold_text, value_text
 from .matrix import COUNTED_STATES
 from .models import RectificationTask, Review, TaskUpdate
 from .summary import school_lines
@@ -96,7 +96,9 @@ def visits_sheet(filters: listing.VisitFilters) -> Sheet:
         Column("审核时间", 18, "datetime"),
         Column("审核意见", 30),
         Column("督导小结", 40),
+        Column("检查表依据", 12),
     ]
+    drafts = listing.draft_versions({visit.checklist_version_id for visit, *_ in rows})
     data = []
     for visit, school, code, inspector in rows:
         c = counts.get(visit.id, Counter())
@@ -119,9 +121,17 @@ def visits_sheet(filters: listing.VisitFilters) -> Sheet:
                 local(review.created_at) if review else None,
                 review.comment if review else "",
                 visit.summary,
+                "征求意见稿" if visit.checklist_version_id in drafts else "正式文件",
             ]
         )
     return Sheet("督导记录", columns, data)
+
+
+def _item_notes(item: dict[str, Any], visited_on: date, draft: bool) -> str:
+    """征求意见稿, 文件已到期, 倡导性（力争）, the due state on the visit day …, joined for one cell."""
+    words = ["征求意见稿"] if draft else []
+    words += [text for _, text in item_marks(item, visited_on)]
+    return "；".join(words)
 
 
 def results_sheet(county: County, term: Term | None) -> Sheet:
@@ -149,8 +159,10 @@ def results_sheet(county: County, term: Term | None) -> Sheet:
         Column("现场记录", 40),
         Column("记录时间", 18, "datetime"),
         Column("督导状态", 8),
+        Column("条目说明", 30),
     ]
     items_cache: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}
+    draft_cache: dict[str, bool] = {}
     data, failed = [], set()
     for number, (result, visit, school, inspector) in enumerate(db.session.execute(query)):
         if visit.checklist_version_id not in items_cache:
@@ -158,6 +170,7 @@ def results_sheet(county: County, term: Term | None) -> Sheet:
             items_cache[visit.checklist_version_id] = {
                 i["id"]: (i, s["title"]) for s in content["sections"] for i in s["items"]
             }
+            draft_cache[visit.checklist_version_id] = content.get("pack", {}).get("status") == "draft"
         item, section = items_cache[visit.checklist_version_id].get(
             result.item_id, ({"title": result.item_id, "check": {}}, "")
         )
@@ -176,6 +189,7 @@ def results_sheet(county: County, term: Term | None) -> Sheet:
                 result.observation,
                 local(result.edited_at),
                 VISIT_STATES.get(visit.state, visit.state),
+                _item_notes(item, visit.visited_on, draft_cache[visit.checklist_version_id]),
             ]
         )
     note = f"{county.name} {term.name if term else '全部学期'} 检查结果（已提交及已通过的督导）"

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from .formatting import chinese_date, chinese_datetime, value_text
+from .formatting import chinese_date, chinese_datetime, item_marks, value_text
 
 
 def metres(value: float | None) -> str:
@@ -53,5 +53,6 @@ def init(app: Flask) -> None:
     app.add_template_filter(percent, "pct")
     app.add_template_filter(audit_value, "audit_value")
     app.add_template_filter(lambda value, check: value_text(check, value), "value_words")
+    app.jinja_env.globals["item_marks"] = item_marks
     app.jinja_env.globals["AUDIT_OBJECTS"] = audit.OBJECT_TYPES
     app.jinja_env.globals["AUDIT_ACTIONS"] = audit.ACTIONS

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -23,6 +24,9 @@ class County(db.Model):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     region: Mapped[str] = mapped_column(String(128), default="")
     policy_set: Mapped[str] = mapped_column(String(32))
+    #: The county's values for its pack's ``county_settings`` (e.g. acceptance_year: 2027),
+    #: by key; a key left out takes the pack's default. Dates are stored as ISO text.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     schools: Mapped[list[School]] = relationship(back_populates="county", order_by="School.code")
@@ -38,9 +42,12 @@ class School(db.Model):
     county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"), index=True)
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(128))
-    stage: Mapped[str] = mapped_column(String(16))
+    #: The school type (checklists' SCHOOL_TYPES: primary, nine_year, twelve_year …).
+    stage: Mapped[str] = mapped_column(String(24))
     location: Mapped[str] = mapped_column(String(16))
     is_boarding: Mapped[bool] = mapped_column(default=False)
+    #: Trait codes (checklists' SCHOOL_TRAITS), sorted; kept in step with ``is_boarding``.
+    traits: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     enrolment: Mapped[int] = mapped_column(default=0)
     class_count: Mapped[int] = mapped_column(default=0)
     latitude: Mapped[float | None]
@@ -50,6 +57,16 @@ class School(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     county: Mapped[County] = relationship(back_populates="schools")
+
+    @property
+    def trait_set(self) -> frozenset[str]:
+        """The school's traits, ``boarding`` included when it is a boarding school."""
+        return frozenset(self.traits or ()) | (frozenset({"boarding"}) if self.is_boarding else frozenset())
+
+    def set_traits(self, codes: set[str] | frozenset[str] | list[str]) -> None:
+        """Replace the traits (sorted); ``is_boarding`` follows the ``boarding`` trait."""
+        self.traits = sorted(set(codes))
+        self.is_boarding = "boarding" in self.traits
 
 
 class Term(db.Model):

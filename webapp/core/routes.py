@@ -12,6 +12,7 @@ from ..auth.models import User
 from ..auth.policy import school_or_403, visible_schools
 from ..extensions import db
 from ..packs.operations import checklist_for_school, pack_or_none
+from ..timeutil import today_in_china
 from .models import Assignment, County, School
 
 bp = Blueprint("core", __name__, template_folder="templates")
@@ -64,4 +65,5 @@ def school(school_id: int) -> str:
         item_total=item_count(snapshot),
         assignments=assignments,
         pack=pack_or_none(school.county.policy_set),
+        today=today_in_china(),
     )

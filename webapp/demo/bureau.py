@@ -23,7 +23,9 @@ from ..bureau.models import RectificationTask
 from ..bureau.reviewing import accept_visit, latest_review, return_visit
 from ..bureau.tasks import Upload, add_progress, close_task
 from ..core.models import Assignment, County, School
+from ..errors import AppError
 from ..extensions import db
+from ..packs.models import ChecklistVersion
 from ..visits.models import Visit
 from ..visits.operations import apply_result_writes, checklist_version_for, upsert_visit
 from ..visits.photos import store_photo
@@ -89,6 +91,17 @@ def _schools(inspector: User) -> list[School]:
     return list(db.session.scalars(query))
 
 
+def _fitting_school(schools: list[School], day: date) -> tuple[School, ChecklistVersion]:
+    """The first school the pack has a checklist for (a 西吉 kindergarten has none), and that checklist."""
+    for school in schools:
+        try:
+            return school, checklist_version_for(school, "routine", day)
+        except AppError as exc:
+            if exc.code != "checklist_not_applicable":
+                raise
+    raise LookupError("no school of the inspector has a checklist")
+
+
 def _at(day: date, hour: float) -> datetime:
     """``hour`` o'clock China time on ``day``, as an aware UTC time (what a phone sends)."""
     local = datetime.combine(day, time(0)) + timedelta(hours=hour)
@@ -96,9 +109,8 @@ def _at(day: date, hour: float) -> datetime:
 
 
 def _play(step: DemoVisit, inspector: User, reviewer: User, today: date) -> None:
-    school = _schools(inspector)[step.school_index]
     day = today - timedelta(days=step.days_ago)
-    version = checklist_version_for(school, "routine")
+    school, version = _fitting_school(_schools(inspector)[step.school_index :], day)
     items = [(item, section["id"]) for section in version.content["sections"] for item in section["items"]]
     failing = _failing_items(items, step.failures, step.days_ago)
     visit_id = str(uuid.uuid4())

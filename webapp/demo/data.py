@@ -6,7 +6,9 @@ from datetime import date
 
 DEMO_PASSWORD = "demo1234"
 
-#: (code suffix, name, stage, location, boarding, enrolment, classes, dlat, dlon, group)
+#: (code suffix, name, stage, location, boarding, enrolment, classes, dlat, dlon, group); a county's
+#: ``traits`` add trait codes per code suffix (boarding comes from the tuple), its ``settings`` the values
+#: of its pack's county settings.
 _School = tuple[str, str, str, str, bool, int, int, float, float, str]
 
 COUNTIES: list[dict] = [
@@ -29,7 +31,17 @@ COUNTIES: list[dict] = [
             ("10", "习岗镇桃林小学", "primary", "village", False, 130, 6, -0.04, 0.07, "第二教育集团"),
             ("11", "暖泉学校", "nine_year", "village", True, 310, 9, 0.25, -0.06, "第三教育集团"),
             ("12", "立岗镇兰光小学", "primary", "village", False, 74, 6, 0.1, 0.02, "第一教育集团"),
+            ("13", "贺兰县第一中学", "twelve_year", "urban", True, 2800, 58, 0.02, 0.018, "第二教育集团"),
         ],
+        "traits": {
+            "01": ["group_core", "canteen"],
+            "02": ["group_core", "canteen"],
+            "05": ["township_central", "canteen"],
+            "07": ["township_central", "group_core", "school_bus", "canteen"],
+            "11": ["school_bus", "canteen"],
+            "13": ["canteen"],
+        },
+        "settings": {"training_cycle_anchor": "2023-09-01"},
     },
     {
         "key": "xiji",
@@ -50,6 +62,17 @@ COUNTIES: list[dict] = [
             ("10", "偏城乡涝池小学", "primary", "village", False, 35, 5, 0.26, 0.21, "袁河教育集团"),
             ("11", "马建乡马建学校", "nine_year", "village", True, 290, 9, -0.16, -0.19, "袁河教育集团"),
         ],
+        "traits": {
+            "01": ["group_core", "canteen"],
+            "02": ["group_core", "canteen"],
+            "03": ["group_core"],
+            "04": ["group_core", "township_central", "school_bus", "canteen"],
+            "05": ["township_central", "canteen"],
+            "07": ["township_central", "school_bus"],
+            "10": ["teaching_point"],
+            "11": ["school_bus", "canteen"],
+        },
+        "settings": {"teacher_cycle_anchor": "2022-09-01"},
     },
     {
         "key": "liaocheng",
@@ -70,7 +93,16 @@ COUNTIES: list[dict] = [
             ("10", "张炉集镇李庄小学", "primary", "village", False, 67, 6, -0.24, -0.05, "梁水教育集团"),
             ("11", "堂邑镇中心幼儿园", "kindergarten", "town", False, 210, 7, -0.095, -0.135, "堂邑教育集团"),
             ("12", "斗虎屯镇中学", "junior", "town", True, 520, 12, 0.05, 0.25, "梁水教育集团"),
+            ("13", "聊城市东昌中学", "complete_secondary", "urban", True, 2500, 50, 0.018, -0.016, "东昌教育集团"),
         ],
+        "traits": {
+            "01": ["group_core", "canteen"],
+            "05": ["township_central", "group_core", "canteen"],
+            "06": ["group_core", "canteen"],
+            "07": ["township_central", "school_bus", "canteen"],
+            "11": ["township_central"],
+            "13": ["canteen"],
+        },
     },
     {
         "key": "xinganmeng",
@@ -89,7 +121,17 @@ COUNTIES: list[dict] = [
             ("08", "乌兰毛都苏木学校", "nine_year", "village", True, 180, 9, 0.45, -0.35, ""),
             ("09", "满族屯满族乡小学", "primary", "village", False, 90, 6, -0.3, -0.25, ""),
             ("10", "居力很镇蒙古族小学", "primary", "village", True, 140, 6, 0.12, 0.42, ""),
+            ("11", "科尔沁右翼中旗蒙古族学校", "twelve_year", "town", True, 1650, 39, 0.35, 0.5, ""),
         ],
+        "traits": {
+            "05": ["township_central", "school_bus", "canteen"],
+            "07": ["township_central", "canteen"],
+            "08": ["minority_language", "school_bus", "canteen"],
+            "10": ["minority_language"],
+            "11": ["minority_language", "canteen"],
+        },
+        # Each 旗县市 has its own 优质均衡 acceptance year (文件一: 乌兰浩特市、科右前旗、科右中旗 2028).
+        "settings": {"acceptance_year": 2028},
     },
 ]
 

@@ -30,7 +30,9 @@ def load_demo() -> list[str]:
     for spec in COUNTIES:
         if db.session.scalar(select(County).where(County.name == spec["name"])) is not None:
             continue
-        county = County(name=spec["name"], region=spec["region"], policy_set=spec["policy_set"])
+        county = County(
+            name=spec["name"], region=spec["region"], policy_set=spec["policy_set"], settings=spec.get("settings", {})
+        )
         db.session.add(county)
         db.session.flush()
         lat0, lon0 = spec["centre"]
@@ -49,6 +51,7 @@ def load_demo() -> list[str]:
                 longitude=round(lon0 + dlon, 6),
                 group_name=group,
             )
+            school.set_traits(set(spec.get("traits", {}).get(code, ())) | ({"boarding"} if boarding else set()))
             db.session.add(school)
             schools.append(school)
         for name, year, starts_on, ends_on in TERMS:

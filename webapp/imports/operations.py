@@ -108,6 +108,10 @@ def _import_schools(parsed: _Parsed, county: County, result: ImportResult) -> No
     existing = {s.code: s for s in db.session.scalars(select(School).where(School.county_id == county.id))}
     for _, data in parsed.rows:
         school = existing.get(data["code"])
+        if "traits" not in data:
+            # No 学校特征 column: the school keeps its traits, boarding follows 寄宿制.
+            kept = set(school.traits if school else ()) - {"boarding"}
+            data["traits"] = sorted(kept | ({"boarding"} if data["is_boarding"] else set()))
         if school is None:
             db.session.add(School(county_id=county.id, **data))
             result.created += 1

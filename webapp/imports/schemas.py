@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from checklists.vocabulary import LOCATIONS, STAGES, SUBJECTS
+from checklists.vocabulary import LOCATIONS, SCHOOL_TRAITS, STAGES, SUBJECTS
 
 from ..auth.models import ROLES
 from ..core.models import ASSIGNMENT_KINDS
@@ -30,6 +31,41 @@ def _choice(label_map: dict[str, str], what: str) -> fields.String:
 def _to_code(value: str, label_map: dict[str, str]) -> str:
     reverse = {label: code for code, label in label_map.items()}
     return reverse.get(value, value)
+
+
+#: 学校特征 lists labels separated by 、 ; ； , or ，.
+_TRAIT_SEPARATORS = re.compile(r"[、;；,，]")
+
+
+def _trait_names() -> dict[str, str]:
+    """Every spelling a trait may take in an import: its code, its label, and each half of a
+    label written with a slash (寄宿制/有住宿学生 → 寄宿制, 有住宿学生)."""
+    names: dict[str, str] = {}
+    for code, label in SCHOOL_TRAITS.items():
+        names[code] = code
+        names[label] = code
+        for part in label.split("/"):
+            names[part.strip()] = code
+    return names
+
+
+TRAIT_NAMES = _trait_names()
+TRAIT_CHOICES = "、".join(label.split("/")[0] for label in SCHOOL_TRAITS.values())
+
+
+def parse_traits(text: str) -> tuple[list[str], list[str]]:
+    """Split a 学校特征 cell into sorted trait codes, and the parts that are not traits."""
+    codes: set[str] = set()
+    unknown: list[str] = []
+    for part in _TRAIT_SEPARATORS.split(text):
+        part = part.strip()
+        if not part:
+            continue
+        if part in TRAIT_NAMES:
+            codes.add(TRAIT_NAMES[part])
+        else:
+            unknown.append(part)
+    return sorted(codes), unknown
 
 
 class _Row(Schema):
@@ -56,6 +92,7 @@ class SchoolRow(_Row):
         "纬度": "latitude",
         "经度": "longitude",
         "教育集团": "group_name",
+        "学校特征": "traits",
     }
     code = fields.String(
         required=True,
@@ -68,7 +105,9 @@ class SchoolRow(_Row):
     stage = _choice(STAGES, "学段")
     location = _choice(LOCATIONS, "城乡类型")
     is_boarding = fields.String(
-        load_default="否", validate=validate.OneOf(sorted(_YES | _NO), error="应填写“是”或“否”。")
+        # Blank, not 否: an absent 寄宿制 column must not contradict 学校特征.
+        load_default="",
+        validate=validate.OneOf(sorted(_YES | _NO), error="应填写“是”或“否”。"),
     )
     enrolment = fields.Integer(
         load_default=0,
@@ -91,6 +130,7 @@ class SchoolRow(_Row):
         error_messages={"invalid": "应为数字。"},
     )
     group_name = fields.String(load_default="", validate=validate.Length(max=64, error="最长64个字。"))
+    traits = fields.String(load_default="", validate=validate.Length(max=200, error="最长200个字。"))
 
     @pre_load
     def labels_to_codes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -108,10 +148,27 @@ class SchoolRow(_Row):
         if (data.get("latitude") is None) != (data.get("longitude") is None):
             raise ValidationError("纬度和经度须同时填写。", "latitude")
 
+    @validates_schema(skip_on_field_errors=False)
+    def known_traits(self, data: dict[str, Any], **_: Any) -> None:
+        """Every part of 学校特征 is a trait we know, and 寄宿制 does not contradict it."""
+        codes, unknown = parse_traits(data.get("traits", ""))
+        if unknown:
+            bad = "、".join(f"“{part}”" for part in unknown)
+            raise ValidationError(f"不是有效的学校特征：{bad}（可选：{TRAIT_CHOICES}，用“、”分隔）。", "traits")
+        if "boarding" in codes and data.get("is_boarding") in _NO - {""}:
+            raise ValidationError("学校特征含“寄宿制”，但“寄宿制”列填的是“否”。", "traits")
+
     def load_row(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Load and turn 寄宿制 into a bool."""
+        """Load; 寄宿制 becomes a bool, 学校特征 a sorted list of codes kept in step with it.
+
+        Without a 学校特征 column the school's traits are left as they are
+        (only ``boarding`` follows 寄宿制), so older files still import.
+        """
         data = self.load(raw)
-        data["is_boarding"] = data["is_boarding"] in _YES
+        codes, _ = parse_traits(data.pop("traits"))
+        data["is_boarding"] = data["is_boarding"] in _YES or "boarding" in codes
+        if "traits" in raw:
+            data["traits"] = sorted(set(codes) | ({"boarding"} if data["is_boarding"] else set()))
         return data
 
 

@@ -55,8 +55,11 @@ def quota_as_dict(rule: QuotaRule, window: Window, item: Standing) -> dict[str, 
         "kinds_label": rule.kinds_label,
         "forms": list(rule.forms),
         "schools": rule.schools,
+        # Whether a record at no school is kept out (the server's QuotaRule.is_school_restricted).
+        "restricted": rule.is_school_restricted(),
         "applies_to": {
-            "stages": list(rule.applies_to.stages),
+            # School types (not sections): the phone compares them with a school's stage as is.
+            "stages": list(rule.applies_to.school_types) if rule.applies_to.stages else [],
             "locations": list(rule.applies_to.locations),
             "boarding_only": rule.applies_to.boarding_only,
         },

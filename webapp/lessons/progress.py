@@ -148,12 +148,17 @@ def _counts_at_school(rule: QuotaRule, facts: Subquery) -> ColumnElement[bool]:
     if rule.is_school_restricted():
         conditions.append(facts.c.school_id.is_not(None))
     applies = rule.applies_to
+    profile: list[ColumnElement[bool]] = []
     if applies.stages:
-        conditions.append(facts.c.stage.in_(applies.stages))
+        # Scopes name sections (小学); schools have a type (九年一贯制 has 小学 too).
+        profile.append(facts.c.stage.in_(applies.school_types))
     if applies.locations:
-        conditions.append(facts.c.location.in_(applies.locations))
+        profile.append(facts.c.location.in_(applies.locations))
     if applies.boarding_only:
-        conditions.append(facts.c.is_boarding == true())
+        profile.append(facts.c.is_boarding == true())
+    if profile:
+        # A record at no school passes the profile unless the rule is restricted (checked above).
+        conditions.append(or_(facts.c.school_id.is_(None), and_(*profile)))
     return and_(true(), *conditions)
 
 

@@ -10,10 +10,11 @@ from marshmallow import ValidationError
 
 from checklists import Pack
 from checklists.export import pack_items, xlsform_workbook
-from checklists.generator import SchoolProfile, compose, item_as_dict, item_count
+from checklists.generator import Context, SchoolProfile, compose, item_as_dict, item_count
 
 from ..errors import AppError
 from ..templating import render_htmx
+from ..timeutil import today_in_china
 from .operations import packs
 from .schemas import ComposeSchema
 
@@ -28,12 +29,27 @@ def _pack(pack_id: str) -> Pack:
 
 
 def _composition(pack: Pack) -> dict[str, Any]:
+    raw: dict[str, Any] = request.args.to_dict()
+    raw["traits"] = request.args.getlist("traits")
     try:
-        args = ComposeSchema().load(request.args.to_dict())
+        args = ComposeSchema().load(raw)
     except ValidationError as exc:
         raise AppError(422, "invalid_profile", "学校类型参数有误。", exc.messages) from exc
-    profile = SchoolProfile(stage=args["stage"], location=args["location"], is_boarding=args["boarding"])
-    return {"args": args, "snapshot": compose(pack, profile, args["visit_type"])}
+    traits = frozenset(args["traits"]) | ({"boarding"} if args["boarding"] else frozenset())
+    args["boarding"] = "boarding" in traits
+    profile = SchoolProfile(stage=args["stage"], location=args["location"], traits=traits, is_boarding=args["boarding"])
+    # No county here: settings take the pack's defaults (a date relative to an unset year stays unresolved).
+    snapshot = compose(pack, profile, args["visit_type"], settings=_defaults(pack), on=today_in_china())
+    return {"args": args, "snapshot": snapshot}
+
+
+def _defaults(pack: Pack) -> dict[str, Any]:
+    return {s.key: s.default for s in pack.county_settings}
+
+
+def _item_context(pack: Pack) -> dict[str, Any]:
+    """What the item template needs besides the item: today (for due states)."""
+    return {"today": today_in_china()}
 
 
 @bp.route("/")
@@ -49,12 +65,16 @@ def show(pack_id: str) -> Response:
     """One pack's items, optionally only one checklist (an htmx fragment)."""
     pack = _pack(pack_id)
     wanted = request.args.get("checklist", "")
+    # Statuses and due dates as of today, with the pack's default settings (no county here).
+    context = Context.of(pack, today_in_china(), _defaults(pack))
     sections = [
-        {"id": cl.id, "title": cl.title, "items": [item_as_dict(item) for item in cl.items]}
+        {"id": cl.id, "title": cl.title, "items": [item_as_dict(item, context=context) for item in cl.items]}
         for cl in pack.checklists
         if not wanted or cl.id == wanted
     ]
-    return render_htmx("packs/show.html", "packs/_items.html", pack=pack, sections=sections, wanted=wanted)
+    return render_htmx(
+        "packs/show.html", "packs/_items.html", pack=pack, sections=sections, wanted=wanted, **_item_context(pack)
+    )
 
 
 @bp.route("/<pack_id>/compose")
@@ -69,6 +89,7 @@ def compose_view(pack_id: str) -> Response:
         pack=pack,
         total=item_count(result["snapshot"]),
         **result,
+        **_item_context(pack),
     )
 
 

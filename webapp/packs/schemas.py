@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from checklists.vocabulary import LOCATIONS, STAGES, VISIT_TYPES
+from checklists.vocabulary import LOCATIONS, SCHOOL_TRAITS, STAGES, VISIT_TYPES
 
 
 class ComposeSchema(Schema):
@@ -20,6 +20,10 @@ class ComposeSchema(Schema):
     )
     boarding = fields.Boolean(
         load_default=False, truthy={"1", "true", "on", "yes"}, falsy={"0", "false", "off", "no", ""}
+    )
+    traits = fields.List(
+        fields.String(validate=validate.OneOf(list(SCHOOL_TRAITS), error="不是有效的学校特征：“{input}”。")),
+        load_default=list,
     )
     visit_type = fields.String(
         load_default="routine",

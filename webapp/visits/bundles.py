@@ -6,13 +6,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from checklists.vocabulary import LOCATIONS, STAGES
+from checklists.vocabulary import LOCATIONS, SCHOOL_TRAITS, STAGES
 
 from ..bureau.phone import open_tasks_for_phone, review_for_phone
 from ..core.models import School
 from ..extensions import db
+from ..packs.operations import checklist_for_school, store_version
 from .models import ItemResult, Photo, Visit
-from .operations import checklist_version_for, iso, receipt, visit_as_dict
+from .operations import iso, receipt, visit_as_dict
 from .photos import photo_as_dict
 
 
@@ -28,6 +29,8 @@ def school_as_dict(school: School) -> dict[str, Any]:
         "location": school.location,
         "location_label": LOCATIONS[school.location],
         "is_boarding": school.is_boarding,
+        "traits": sorted(school.trait_set),
+        "trait_labels": [SCHOOL_TRAITS.get(t, t) for t in sorted(school.trait_set)],
         "enrolment": school.enrolment,
         "class_count": school.class_count,
         "latitude": school.latitude,
@@ -36,11 +39,18 @@ def school_as_dict(school: School) -> dict[str, Any]:
 
 
 def school_bundle(school: School, visit_type: str) -> dict[str, Any]:
-    """A school and its current checklist version (stored, so a visit can cite it)."""
-    version = checklist_version_for(school, visit_type)
+    """A school and its current checklist version (stored, so a visit can cite it).
+
+    When the pack has nothing for the school the checklist says so
+    (``applicable`` false, ``not_applicable``) and is not stored: the phone
+    shows the message instead of offering a visit.
+    """
+    snapshot = checklist_for_school(school, visit_type)
+    if snapshot.get("applicable", True):
+        snapshot = store_version(snapshot).content
     return {
         "school": school_as_dict(school),
-        "checklist": version.content,
+        "checklist": snapshot,
         "rectifications": open_tasks_for_phone(school.id),
     }
 

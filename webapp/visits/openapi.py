@@ -74,7 +74,12 @@ class BundleSchema(Schema):
 
 
 class SchoolBundleSchema(Schema):
-    """A school, its current checklist version and its open rectification tasks."""
+    """A school, its current checklist version and its open rectification tasks.
+
+    When the pack has nothing for the school, ``checklist.applicable`` is false and
+    ``checklist.not_applicable`` says why (本政策包不适用于幼儿园); that checklist is not
+    stored, and planning a visit there answers 422 ``checklist_not_applicable``.
+    """
 
     school = fields.Dict(required=True)
     checklist = fields.Dict(required=True)

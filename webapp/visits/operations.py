@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from checklists.generator import compose
 from sync.evaluate import InvalidValue, evaluate, number_of, validate_value
 from sync.merge import WriteStamp, decide
 
@@ -19,7 +18,7 @@ from ..core.models import School
 from ..errors import AppError
 from ..extensions import db
 from ..packs.models import ChecklistVersion
-from ..packs.operations import packs, school_profile, store_version
+from ..packs.operations import checklist_for_school, store_version
 from ..timeutil import to_china, utcnow
 from .models import LOCKED_STATES, NEXT_STATES, ItemResult, Photo, ResultWrite, Visit
 
@@ -47,16 +46,31 @@ def _school_for_inspector(user: User, school_id: int) -> School:
     return school
 
 
-def checklist_version_for(school: School, visit_type: str) -> ChecklistVersion:
-    """Compose the school's current checklist and keep it as an immutable version."""
-    pack = packs()[school.county.policy_set]
-    return store_version(compose(pack, school_profile(school), visit_type))
+def not_applicable_error(snapshot: dict[str, Any]) -> AppError:
+    """The error for a school the pack composes nothing for (本政策包不适用于幼儿园)."""
+    message = snapshot.get("not_applicable") or "本政策包没有适用于这所学校的检查项。"
+    return AppError(422, "checklist_not_applicable", message, {"school_id": [message]})
+
+
+def checklist_version_for(school: School, visit_type: str, on: date | None = None) -> ChecklistVersion:
+    """Compose the school's checklist as of ``on`` and keep it as an immutable version.
+
+    Raises AppError (422) when the pack has nothing for the school: no empty
+    checklist is stored or handed out.
+    """
+    snapshot = checklist_for_school(school, visit_type, on)
+    if not snapshot.get("applicable", True):
+        raise not_applicable_error(snapshot)
+    return store_version(snapshot)
 
 
 def plan_visit(user: User, school_id: int, planned_on: date, visit_type: str = "routine") -> Visit:
-    """Plan a visit (server-made UUID) to one of the inspector's schools."""
+    """Plan a visit (server-made UUID) to one of the inspector's schools.
+
+    The checklist is composed for the planned day (due dates, expired documents).
+    """
     school = _school_for_inspector(user, school_id)
-    version = checklist_version_for(school, visit_type)
+    version = checklist_version_for(school, visit_type, planned_on)
     visit = Visit(
         id=str(uuid.uuid4()),
         school_id=school.id,

@@ -62,14 +62,17 @@ export async function mergeServerList(body) {
 }
 
 async function storeSchoolBundle(bundle) {
+  // A pack with nothing for the school (本政策包不适用于幼儿园): keep the message, offer no visit.
+  const applicable = bundle.checklist.applicable !== false;
   await db.transaction([S.schools, S.checklists], "readwrite", async (s) => {
-    await db.req(s[S.checklists].put(bundle.checklist));
+    if (applicable) await db.req(s[S.checklists].put(bundle.checklist));
     const old = await db.req(s[S.schools].get(bundle.school.id));
     await db.req(
       s[S.schools].put({
         ...(old || {}),
         ...bundle.school,
-        checklist_version: bundle.checklist.version,
+        checklist_version: applicable ? bundle.checklist.version : null,
+        not_applicable: applicable ? null : bundle.checklist.not_applicable || "本政策包没有适用于这所学校的检查项。",
         rectifications: bundle.rectifications || [],
         item_count: itemsOf(bundle.checklist).length,
         downloaded: true,

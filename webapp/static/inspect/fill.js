@@ -11,6 +11,7 @@ import { drawContact, drawStatus, refreshSoon } from "./status.js";
 import { bar, byItem, h, online, root, setChrome, STATE_LABELS, VISIT_TYPES } from "./ui.js";
 import { decorateFill } from "./review.js";
 import { draft, schedule } from "./saving.js";
+import { checklistNotes, itemMarks } from "./fill-marks.js";
 import { drawItemState, loadVisit, revokeUrls, updateProgress } from "./visit.js";
 
 function notDownloaded(visitId) {
@@ -64,18 +65,26 @@ export async function showFill(visitId) {
       h("strong", {}, VISIT_TYPES[visitState.visit.visit_type] || "督导"),
       h("span", { class: `badge visit-state state-${visitState.visit.local_state}` }, STATE_LABELS[visitState.visit.local_state]),
     ),
+    ...checklistNotes(visitState.checklist),
     visitState.readOnly ? h("p", { class: "alert ok readonly" }, "已提交，手机上不能再修改。") : null,
     h("div", { class: "sync-line", dataset: { visitId } }),
     h("p", { class: "meta last-contact" }, ""),
   );
-  const sections = visitState.checklist.sections.map((section) =>
-    h(
+  const sections = visitState.checklist.sections.map((section) => {
+    // Items of documents past their end date come last, under one note (not a mark on each).
+    const current = section.items.filter((item) => item.status !== "expired");
+    const expired = section.items.filter((item) => item.status === "expired");
+    return h(
       "section",
       { class: "section", dataset: { sectionId: section.id } },
       h("h2", {}, section.title, " ", h("span", { class: "count" }, "")),
-      section.items.map((item) => itemCard(item)),
-    ),
-  );
+      current.map((item) => itemCard(item)),
+      expired.length
+        ? h("p", { class: "expired-note" }, `文件已到期：以下 ${expired.length} 项所依据的文件已过有效期，仍列出供核查。`)
+        : null,
+      expired.map((item) => itemCard(item)),
+    );
+  });
   const general = h(
     "section",
     { class: "section" },
@@ -112,7 +121,7 @@ function itemCard(item) {
   const standard = standardText(check);
   const card = h(
     "article",
-    { class: "item", dataset: { itemId: item.id, type: check.type } },
+    { class: `item${item.status === "expired" ? " expired" : ""}`, dataset: { itemId: item.id, type: check.type } },
     h(
       "div",
       { class: "item-head" },
@@ -125,6 +134,7 @@ function itemCard(item) {
       ),
     ),
     standard ? h("p", { class: "threshold" }, standard) : null,
+    ...itemMarks(item),
     item.guidance
       ? h("details", { class: "guidance" }, h("summary", {}, "检查方法"), h("p", {}, item.guidance))
       : null,

@@ -30,6 +30,7 @@ function fitsProfile(appliesTo, school) {
 }
 
 function isRestricted(quota) {
+  if (typeof quota.restricted === "boolean") return quota.restricted;
   const a = quota.applies_to;
   return quota.schools === "assigned" || a.stages.length > 0 || a.locations.length > 0 || a.boarding_only;
 }

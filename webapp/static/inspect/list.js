@@ -16,6 +16,10 @@ const { S } = db;
 /** Start an unplanned visit at a downloaded school (works offline) and open it. */
 export async function startVisit(schoolId) {
   const school = await db.get(S.schools, schoolId);
+  if (school && school.not_applicable) {
+    toast(school.not_applicable);
+    return;
+  }
   if (!school || !school.checklist_version) {
     toast("请先下载这所学校。");
     return;
@@ -179,7 +183,9 @@ function schoolCard(school) {
     school.downloaded ? "更新" : "下载学校",
   );
   const actions = h("div", { class: "actions" });
-  if (school.downloaded) {
+  if (school.downloaded && school.not_applicable) {
+    card.append(h("p", { class: "alert warn not-applicable" }, school.not_applicable));
+  } else if (school.downloaded) {
     actions.append(
       h("span", { class: "badge ok downloaded" }, `已下载 · ${school.item_count || ""}项`),
       h(
