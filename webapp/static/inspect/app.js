@@ -15,6 +15,7 @@ import { flushAll } from "./saving.js";
 import { config, state } from "./state.js";
 import { checkStorage, drawContact, readStorage, refreshSoon, registerServiceWorker } from "./status.js";
 import { clearBanner, errorText, h, online, reloadBanner, root, signedOut, updateNet } from "./ui.js";
+import * as visitsSync from "./visits-sync.js"; // visit headers, results and photos: registers their outbox senders
 import "./lessons.js"; // 教研员 lesson log: registers its views and outbox senders
 import "./review.js"; // 督导室 review: returned visits on the home screen, comments and tasks on the fill page
 
@@ -83,6 +84,7 @@ window.dudao = {
   replayNow: () => outbox.replay({ force: true }),
   flush: () => flushAll(),
   outbox,
+  visitsSync,
   db,
   config,
   state,

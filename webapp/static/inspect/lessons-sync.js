@@ -191,7 +191,7 @@ export async function refreshBundle() {
 
 // --- sending (the outbox calls these) ------------------------------------------------
 
-async function sendActivity(entry) {
+async function sendActivity([entry]) {
   const outcome = await outbox.write("PUT", `/api/v1/activities/${entry.visit_id}`, { json: entry.body });
   if (outcome.type !== "ok") return outcome;
   const server = outcome.body.activity;
@@ -209,7 +209,7 @@ async function sendActivity(entry) {
   return outcome;
 }
 
-async function sendPhoto(entry) {
+async function sendPhoto([entry]) {
   const photo = await db.get(S.activityPhotos, entry.id);
   if (!photo || photo.uploaded || photo.deleted) return { type: "ok", status: 200, body: {} };
   // The record first: until the server has it, the photo waits (a record still missing
@@ -233,7 +233,7 @@ async function sendPhoto(entry) {
   return outcome;
 }
 
-async function sendPhotoDelete(entry) {
+async function sendPhotoDelete([entry]) {
   const outcome = await outbox.write("DELETE", `/api/v1/activities/${entry.visit_id}/photos/${entry.id}`);
   if (outcome.type === "ok") await db.remove(S.activityPhotos, entry.id);
   return outcome;

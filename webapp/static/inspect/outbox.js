@@ -1,27 +1,31 @@
 // The outbox: every change made on the phone waits here until the server has it.
 //
+// This module is the queue only (storage, order, backoff, parking); it knows no
+// kinds of entries. Each feature registers the senders of its kinds
+// (`registerSender`): visits-sync.js (visit headers, results, photos) and
+// lessons-sync.js (教研员 records) — the split of queue and requests Workbox makes.
+//
 // Policy
-// - Entries are replayed in order (seq). Consecutive result writes of one visit
-//   go in one POST (at most `batchSize`). Every request is idempotent on the
-//   server (client UUIDs), so sending twice is harmless; losing one is not.
+// - Entries are replayed in order (seq). Consecutive entries of one kind and one
+//   record go in one request when their sender takes batches (`batch`). Every
+//   request is idempotent on the server (client UUIDs), so sending twice is
+//   harmless; losing one is not.
 // - Network errors and 5xx keep the entry and back off: base × 2^n with jitter,
-//   capped (2 s … 5 min). A 5xx on a photo (storage down) holds back the photos
-//   only; results of other entries still go.
+//   capped (2 s … 5 min). A 5xx on an entry of a sender with a `lane` holds back
+//   that lane only (photos while storage is down); the other entries still go.
 // - 409/422 (and other 4xx) mark the entry `failed` with the server's Chinese
 //   message; it stays until the user retries or edits the item; the rest goes on.
 // - 401 pauses everything until the user signs in again; nothing is dropped.
-// - Photos go one at a time; an uploaded photo is never sent again.
 //
 // This module never touches the DOM: it reports through `events`
-//   "progress" {visit_id, pending, failed, syncing}   after any change of a visit's entries
-//   "photo"    {photo_id, visit_id, state: "uploading"|"done"|"failed"|"waiting", message}
-//   "receipt"  {visit_id, receipt}
+//   "progress" {visit_id, pending, failed, syncing}   after any change of a record's entries
 //   "contact"  {at}                                   any answer from the server
 //   "auth"     {signed_in, user}
 //   "backoff"  {delay, message}
 //   "idle"                                            a replay round ended
+// and senders add their own events on the same target ("photo", "receipt" …).
 
-import { S, all, get, getMeta, req, setMeta, transaction, uuid } from "./db.js";
+import { S, all, req, setMeta, transaction } from "./db.js";
 
 /** Progress and status events for the page (see the module comment). */
 export const events = new EventTarget();
@@ -45,19 +49,33 @@ let paused = null;
 let lastError = null;
 let currentUser = null;
 const inFlight = new Set();
-/** Senders of entry kinds other features add: kind → async (entry) => outcome. */
+/** Senders by entry kind (see registerSender). */
 const senders = new Map();
 
 /**
- * Teach the outbox a new kind of entry. `send(entry)` makes the request (use `write`)
- * and returns its outcome; on "ok" the outbox removes the entry. Entries carry their
- * record's id in `visit_id`, which groups them for status and progress.
+ * Teach the outbox a kind of entry. Entries carry their record's id in `visit_id`,
+ * which groups them for status and progress.
+ * `sender` is `send` alone or an object:
+ *   send(batch)          makes the request(s) for a batch of entries (one entry unless
+ *                        `batch` > 1) and returns its outcome (see `call`); on "ok" the
+ *                        outbox removes the entries (a sender that removes them together
+ *                        with its own records uses `finish`). "held": not yet, next round.
+ *   batch                how many consecutive entries of this kind and record go together (1)
+ *   lane                 a transient failure holds back this lane only (e.g. "photo")
+ *   blame(outcome, batch) → [{entry, message}]   which entries a refusal concerns (all)
+ *   report(entry, state, message)               "waiting" | "failed": tell the page
  * @param {string} kind
- * @param {(entry: object) => Promise<object>} send
+ * @param {Function|object} sender
  */
-export function registerSender(kind, send) {
-  senders.set(kind, send);
+export function registerSender(kind, sender) {
+  senders.set(kind, typeof sender === "function" ? { send: sender } : sender);
 }
+
+/** Whether an entry (by seq) is being sent right now (it must not be deleted under the sender). */
+export function isInFlight(seq) {
+  return inFlight.has(seq);
+}
+
 const syncing = new Set();
 
 /**
@@ -73,7 +91,8 @@ export function state() {
   return { failures, nextAttemptAt, paused, running: Boolean(running), lastError, user: currentUser };
 }
 
-function emit(type, detail) {
+/** Fire an event on `events` (senders report through it too). */
+export function emit(type, detail) {
   events.dispatchEvent(new CustomEvent(type, { detail }));
 }
 
@@ -171,12 +190,13 @@ export async function checkSession() {
     paused = null;
     emit("auth", { signed_in: true, user: currentUser });
   } else if (outcome.type === "auth") {
-    pause();
+    signedOut();
   }
   return outcome;
 }
 
-function pause() {
+/** The session ended: pause until the person signs in again (nothing is dropped). */
+export function signedOut() {
   csrfToken = null;
   paused = "auth";
   emit("auth", { signed_in: false, user: null });
@@ -201,120 +221,11 @@ export async function write(method, url, options = {}) {
       outcome = { type: "transient", status: 400, code: "csrf_failed", message: "登录凭据校验失败，稍后重试。" };
     }
   }
-  if (outcome.type === "auth") pause();
+  if (outcome.type === "auth") signedOut();
   return outcome;
 }
 
-// --- enqueueing ----------------------------------------------------------------
-
-/**
- * Save an item's result and, if it has a value, enqueue its write, in one
- * transaction (a saved change always has its outbox entry). Unsent older writes
- * of the same item are dropped: the new write carries the whole value.
- * @param {{visit_id: string, item_id: string, value: object|null, observation: string, device_id: string}} change
- * @returns {Promise<object>} the stored result record
- */
-export async function recordResult(change) {
-  const editedAt = now();
-  const writeId = uuid();
-  const record = {
-    visit_id: change.visit_id,
-    item_id: change.item_id,
-    value: change.value,
-    observation: change.observation || "",
-    edited_at: editedAt,
-    write_id: writeId,
-  };
-  await transaction([S.results, S.outbox], "readwrite", async (s) => {
-    await req(s[S.results].put(record));
-    // The server has no "unanswered": an observation alone waits for a value.
-    if (change.value === null || change.value === undefined) return;
-    const entries = await req(s[S.outbox].index("visit_id").getAll(IDBKeyRange.only(change.visit_id)));
-    for (const entry of entries) {
-      if (entry.kind === "result" && entry.write.item_id === change.item_id && !inFlight.has(entry.seq)) {
-        await req(s[S.outbox].delete(entry.seq));
-      }
-    }
-    const write = {
-      id: writeId,
-      item_id: change.item_id,
-      value: change.value,
-      observation: record.observation,
-      edited_at: editedAt,
-      device_id: change.device_id,
-    };
-    await req(s[S.outbox].add(newEntry("result", { id: writeId, visit_id: change.visit_id, write })));
-  });
-  progress(change.visit_id);
-  return record;
-}
-
-/**
- * Save a visit record and enqueue its header (PUT /api/v1/visits/<id>) together.
- * @param {object} visit the local visit record to store
- * @param {object} body the VisitUpsert payload
- */
-export async function saveVisitHeader(visit, body) {
-  await transaction([S.visits, S.outbox], "readwrite", async (s) => {
-    await req(s[S.visits].put(visit));
-    await req(s[S.outbox].add(newEntry("visit", { id: visit.id, visit_id: visit.id, body })));
-  });
-  progress(visit.id);
-}
-
-/**
- * Store a new photo (blob and metadata) and enqueue its upload together.
- * @param {object} photo {id, visit_id, item_id, blob, sha256, caption, captured_at, …}
- */
-export async function addPhoto(photo) {
-  const record = { uploaded: false, deleted: false, created_at: now(), ...photo };
-  await transaction([S.photos, S.outbox], "readwrite", async (s) => {
-    await req(s[S.photos].put(record));
-    await req(s[S.outbox].add(newEntry("photo", { id: record.id, visit_id: record.visit_id })));
-  });
-  progress(record.visit_id);
-  return record;
-}
-
-/**
- * Change a photo's caption or position; only before upload (the server keeps
- * what it received). Returns the record, or null if it can no longer change.
- */
-export async function updatePhoto(photoId, changes) {
-  return transaction([S.photos], "readwrite", async (s) => {
-    const photo = await req(s[S.photos].get(photoId));
-    if (!photo || photo.uploaded || photo.deleted) return null;
-    const next = { ...photo, ...changes };
-    await req(s[S.photos].put(next));
-    return next;
-  });
-}
-
-/**
- * Delete a photo before submit: a photo not yet sent is simply dropped with
- * its pending upload; an uploaded one (or one being sent) gets a DELETE.
- */
-export async function removePhoto(photoId) {
-  let visitId = null;
-  await transaction([S.photos, S.outbox], "readwrite", async (s) => {
-    const photo = await req(s[S.photos].get(photoId));
-    if (!photo || photo.deleted) return;
-    visitId = photo.visit_id;
-    const entries = await req(s[S.outbox].index("visit_id").getAll(IDBKeyRange.only(photo.visit_id)));
-    const upload = entries.find((e) => e.kind === "photo" && e.id === photoId);
-    if (!photo.uploaded && upload && !inFlight.has(upload.seq)) {
-      await req(s[S.outbox].delete(upload.seq));
-      await req(s[S.photos].delete(photoId));
-      return;
-    }
-    await req(s[S.photos].put({ ...photo, deleted: true, blob: null }));
-    if (photo.uploaded) {
-      await req(s[S.outbox].add(newEntry("photo_delete", { id: photoId, visit_id: photo.visit_id })));
-    }
-    // Being sent right now: when the upload succeeds, `sendPhoto` enqueues the DELETE.
-  });
-  if (visitId) progress(visitId);
-}
+// --- the queue -------------------------------------------------------------------
 
 /**
  * Put raw entries (copies, same UUIDs) back in the outbox: tests replay a
@@ -364,7 +275,8 @@ export async function summary() {
   return byVisit;
 }
 
-async function progress(visitId) {
+/** Tell the page how a record's entries stand (after a change). */
+export async function progress(visitId) {
   try {
     const rows = await all(S.outbox, "visit_id", visitId);
     const failed = rows.filter((e) => e.status === "failed").length;
@@ -389,26 +301,6 @@ export async function retry(visitId) {
   });
   if (visitId) progress(visitId);
   return replay({ force: true });
-}
-
-/** The last receipt kept for a visit (or undefined). */
-export function receiptOf(visitId) {
-  return get(S.receipts, visitId);
-}
-
-/** Ask the server what it holds for a visit; keep and return the receipt (null when unreachable). */
-export async function refreshReceipt(visitId) {
-  const outcome = await call("GET", `/api/v1/visits/${visitId}/receipt`);
-  if (outcome.type === "auth") pause();
-  if (outcome.type !== "ok") return null;
-  await keepReceipt(outcome.body.receipt);
-  return outcome.body.receipt;
-}
-
-async function keepReceipt(receipt) {
-  if (!receipt) return;
-  await transaction([S.receipts], "readwrite", (s) => req(s[S.receipts].put({ ...receipt, kept_at: now() })));
-  emit("receipt", { visit_id: receipt.visit_id, receipt });
 }
 
 // --- replay ----------------------------------------------------------------------
@@ -490,97 +382,83 @@ async function round(force) {
       return;
     }
   }
-  let photosHeld = null;
+  const held = new Map(); // lane → why it waits
   let i = 0;
   while (i < queue.length) {
     const first = queue[i];
-    const isPhoto = first.kind === "photo" || first.kind === "photo_delete";
-    if (isPhoto && photosHeld) {
+    const sender = senderOf(first);
+    if (sender.lane && held.has(sender.lane)) {
       i += 1;
       continue;
     }
     const batch = [first];
-    if (first.kind === "result") {
-      for (let j = i + 1; j < queue.length && batch.length < settings.batchSize; j += 1) {
-        if (queue[j].kind !== "result" || queue[j].visit_id !== first.visit_id) break;
-        batch.push(queue[j]);
-      }
+    for (let j = i + 1; j < queue.length && batch.length < Math.min(sender.batch || 1, settings.batchSize); j += 1) {
+      if (queue[j].kind !== first.kind || queue[j].visit_id !== first.visit_id) break;
+      batch.push(queue[j]);
     }
-    const outcome = await send(batch);
+    const outcome = await send(batch, sender);
     if (outcome.type === "ok" || outcome.type === "held") {
       i += batch.length;
       continue;
     }
     if (outcome.type === "auth") return;
     if (outcome.type === "rejected") {
-      const blamed = blame(outcome, batch);
-      await markFailed(blamed, outcome);
+      const blamed = blame(sender, outcome, batch);
+      await markFailed(blamed, outcome, sender);
       if (blamed.length === batch.length) {
         i += batch.length;
       } else {
-        // The server saved nothing of the batch: drop the refused writes and resend the rest.
-        const refused = new Set(blamed.map((e) => e.seq));
+        // The server saved nothing of the batch: drop the refused entries and resend the rest.
+        const refused = new Set(blamed.map((b) => b.entry.seq));
         for (let k = queue.length - 1; k >= i; k -= 1) if (refused.has(queue[k].seq)) queue.splice(k, 1);
       }
       continue;
     }
     // Network error or the server is unwell: keep the entries, say why, wait.
-    await noteWaiting(batch, outcome.message);
-    if (outcome.type === "transient" && isPhoto) {
-      photosHeld = outcome.message;
-      i += 1;
+    await noteWaiting(batch, outcome.message, sender);
+    if (outcome.type === "transient" && sender.lane) {
+      held.set(sender.lane, outcome.message);
+      i += batch.length;
       continue;
     }
     backoff(outcome.message);
     return;
   }
-  if (photosHeld) backoff(photosHeld);
+  if (held.size) backoff([...held.values()][0]);
   else succeeded();
 }
 
-/** The entries of a refused batch the server's field errors point at (all when it does not say). */
-function blame(outcome, batch) {
-  if (batch.length === 1) return batch;
-  const indexes = new Set();
-  for (const key of Object.keys(outcome.fields || {})) {
-    const match = /^writes\.(\d+)\./.exec(key);
-    if (match) indexes.add(Number(match[1]));
-  }
-  const blamed = batch.filter((_, index) => indexes.has(index));
-  return blamed.length ? blamed : batch;
+const UNKNOWN = {
+  send: async () => ({ type: "rejected", status: 0, code: "unknown_kind", message: "无法识别的待同步记录。", fields: {} }),
+};
+
+function senderOf(entry) {
+  return senders.get(entry.kind) || UNKNOWN;
 }
 
-/** The server's message, with the field errors that concern this entry (for results: its index in the batch). */
-function messageFor(entry, outcome) {
-  const picked = [];
-  for (const [key, messages] of Object.entries(outcome.fields || {})) {
-    const mine =
-      entry.kind !== "result" || !key.startsWith("writes.") || key.startsWith(`writes.${entry.batch_index ?? 0}.`);
-    if (mine) picked.push(...(Array.isArray(messages) ? messages : [String(messages)]));
+/** The entries of a refused batch it concerns, with their messages (the sender may say; else all). */
+function blame(sender, outcome, batch) {
+  if (sender.blame) {
+    const blamed = sender.blame(outcome, batch);
+    if (blamed && blamed.length) return blamed;
   }
-  if (!picked.length) return outcome.message;
-  // Per-item messages are Chinese and name the item; other field errors need the general message.
-  return outcome.code === "invalid_results" ? picked.join("；") : `${outcome.message}（${picked.join("；")}）`;
+  return batch.map((entry) => ({ entry, message: outcome.message }));
 }
 
-async function markFailed(blamed, outcome) {
+async function markFailed(blamed, outcome, sender) {
   await transaction([S.outbox], "readwrite", async (s) => {
-    for (const entry of blamed) {
+    for (const { entry, message } of blamed) {
       const current = await req(s[S.outbox].get(entry.seq));
       if (!current) continue;
-      const error = { status: outcome.status, code: outcome.code, message: messageFor(entry, outcome), at: now() };
+      const error = { status: outcome.status, code: outcome.code, message, at: now() };
       await req(s[S.outbox].put({ ...current, status: "failed", last_error: null, error }));
     }
   });
-  for (const entry of blamed) {
-    if (entry.kind === "photo") {
-      emit("photo", { photo_id: entry.id, visit_id: entry.visit_id, state: "failed", message: outcome.message });
-    }
-  }
-  for (const id of new Set(blamed.map((e) => e.visit_id))) progress(id);
+  if (sender.report) for (const { entry } of blamed) sender.report(entry, "failed", outcome.message);
+  for (const id of new Set(blamed.map((b) => b.entry.visit_id))) progress(id);
 }
 
-async function noteWaiting(batch, message) {
+async function noteWaiting(batch, message, sender) {
   await transaction([S.outbox], "readwrite", async (s) => {
     for (const entry of batch) {
       const current = await req(s[S.outbox].get(entry.seq));
@@ -589,41 +467,18 @@ async function noteWaiting(batch, message) {
       }
     }
   });
-  for (const entry of batch) {
-    if (entry.kind === "photo") {
-      emit("photo", { photo_id: entry.id, visit_id: entry.visit_id, state: "waiting", message });
-    }
-  }
+  if (sender.report) for (const entry of batch) sender.report(entry, "waiting", message);
 }
 
-async function send(batch) {
+async function send(batch, sender) {
   const visitId = batch[0].visit_id;
   for (const entry of batch) inFlight.add(entry.seq);
   syncing.add(visitId);
   progress(visitId);
   try {
-    switch (batch[0].kind) {
-      case "visit":
-        return await sendVisit(batch[0]);
-      case "result":
-        batch.forEach((entry, index) => {
-          entry.batch_index = index;
-        });
-        return await sendResults(batch);
-      case "photo":
-        return await sendPhoto(batch[0]);
-      case "photo_delete":
-        return await sendPhotoDelete(batch[0]);
-      default: {
-        const custom = senders.get(batch[0].kind);
-        if (!custom) {
-          return { type: "rejected", status: 0, code: "unknown_kind", message: "无法识别的待同步记录。", fields: {} };
-        }
-        const outcome = await custom(batch[0]);
-        if (outcome.type === "ok") await done(batch, null);
-        return outcome;
-      }
-    }
+    const outcome = await sender.send(batch);
+    if (outcome.type === "ok" && !outcome.finished) await finish(batch);
+    return outcome;
   } finally {
     for (const entry of batch) inFlight.delete(entry.seq);
     syncing.delete(visitId);
@@ -631,92 +486,18 @@ async function send(batch) {
   }
 }
 
-async function done(batch, receipt, extra) {
-  await transaction([S.outbox, S.receipts, S.photos], "readwrite", async (s) => {
+/**
+ * Remove sent entries; `stores` and `more(s)` let a sender change its own records in
+ * the same transaction (the entry goes exactly when its record says "sent").
+ * Returns `{finished: true}` for the sender to merge into its outcome.
+ * @param {object[]} batch
+ * @param {string[]} [stores]
+ * @param {(s: Record<string, IDBObjectStore>) => Promise<void>} [more]
+ */
+export async function finish(batch, stores = [], more = null) {
+  await transaction([S.outbox, ...stores], "readwrite", async (s) => {
     for (const entry of batch) await req(s[S.outbox].delete(entry.seq));
-    if (receipt) await req(s[S.receipts].put({ ...receipt, kept_at: now() }));
-    if (extra) await extra(s);
+    if (more) await more(s);
   });
-  if (receipt) emit("receipt", { visit_id: receipt.visit_id, receipt });
-}
-
-async function sendVisit(entry) {
-  const outcome = await write("PUT", `/api/v1/visits/${entry.visit_id}`, { json: entry.body });
-  if (outcome.type !== "ok") return outcome;
-  const serverVisit = outcome.body.visit;
-  await done([entry], outcome.body.receipt);
-  await transaction([S.visits], "readwrite", async (s) => {
-    const visit = await req(s[S.visits].get(entry.visit_id));
-    if (visit) await req(s[S.visits].put({ ...visit, server_state: serverVisit.state }));
-  });
-  return outcome;
-}
-
-async function sendResults(batch) {
-  const visitId = batch[0].visit_id;
-  const outcome = await write("POST", `/api/v1/visits/${visitId}/results`, {
-    json: { writes: batch.map((entry) => entry.write) },
-  });
-  if (outcome.type === "ok") await done(batch, outcome.body.receipt);
-  return outcome;
-}
-
-async function sendPhoto(entry) {
-  const photo = await get(S.photos, entry.id);
-  if (!photo || photo.uploaded || photo.deleted) {
-    // Uploaded already, or deleted before it was sent: nothing to send, ever.
-    await done([entry], null, async (s) => {
-      if (photo && photo.deleted && !photo.uploaded) await req(s[S.photos].delete(photo.id));
-    });
-    return { type: "ok", status: 200, body: {} };
-  }
-  // Just taken and its caption still being typed: it goes in a later round.
-  if (photo.hold_until && photo.hold_until > Date.now()) return { type: "held" };
-  if (!photo.blob) {
-    return { type: "rejected", status: 0, code: "photo_lost", message: "照片文件已不在手机上，无法上传。", fields: {} };
-  }
-  emit("photo", { photo_id: photo.id, visit_id: photo.visit_id, state: "uploading" });
-  const form = new FormData();
-  form.append("file", photo.blob, `${photo.id}.jpg`);
-  form.append("sha256", photo.sha256);
-  if (photo.item_id) form.append("item_id", photo.item_id);
-  form.append("caption", photo.caption || "");
-  if (photo.captured_at) form.append("captured_at", photo.captured_at);
-  for (const key of ["latitude", "longitude", "accuracy_m"]) {
-    if (typeof photo[key] === "number" && Number.isFinite(photo[key])) form.append(key, String(photo[key]));
-  }
-  form.append("device_id", photo.device_id || (await getMeta("device_id", "")));
-  const outcome = await write("PUT", `/api/v1/visits/${photo.visit_id}/photos/${photo.id}`, {
-    form,
-    timeoutMs: settings.photoTimeoutMs,
-  });
-  if (outcome.type !== "ok") {
-    if (outcome.type !== "rejected") {
-      emit("photo", { photo_id: photo.id, visit_id: photo.visit_id, state: "waiting", message: outcome.message });
-    }
-    return outcome;
-  }
-  let deletedMeanwhile = false;
-  await done([entry], outcome.body.receipt, async (s) => {
-    const current = await req(s[S.photos].get(photo.id));
-    if (current) await req(s[S.photos].put({ ...current, uploaded: true, uploaded_at: now() }));
-    // Deleted while it was being sent: the server has it now, so remove it there too.
-    if (!current || current.deleted) {
-      deletedMeanwhile = true;
-      await req(s[S.outbox].add(newEntry("photo_delete", { id: photo.id, visit_id: photo.visit_id })));
-    }
-  });
-  emit("photo", { photo_id: photo.id, visit_id: photo.visit_id, state: deletedMeanwhile ? "deleted" : "done" });
-  return outcome;
-}
-
-async function sendPhotoDelete(entry) {
-  const outcome = await write("DELETE", `/api/v1/visits/${entry.visit_id}/photos/${entry.id}`);
-  if (outcome.type === "ok") {
-    await done([entry], outcome.body.receipt, async (s) => {
-      const photo = await req(s[S.photos].get(entry.id));
-      if (photo && photo.deleted) await req(s[S.photos].delete(entry.id));
-    });
-  }
-  return outcome;
+  return { finished: true };
 }

@@ -4,6 +4,7 @@
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
+import * as visitsSync from "./visits-sync.js";
 import { config, state } from "./state.js";
 import { bar, h, online, reloadBanner, root, when } from "./ui.js";
 
@@ -18,7 +19,7 @@ async function localCounts(visitId) {
 export async function drawStatus(el, visitId, summaries) {
   const all = summaries || (await outbox.summary());
   const s = all.get(visitId) || { pending: 0, failed: 0, syncing: false, errors: [], waiting: null };
-  const receipt = await outbox.receiptOf(visitId);
+  const receipt = await visitsSync.receiptOf(visitId);
   let label = "已同步";
   let kind = "ok";
   if (s.failed) [label, kind] = ["失败", "bad"];
