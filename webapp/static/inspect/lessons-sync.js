@@ -239,6 +239,11 @@ async function sendPhotoDelete([entry]) {
   return outcome;
 }
 
-outbox.registerSender("activity", sendActivity);
-outbox.registerSender("activity_photo", sendPhoto);
-outbox.registerSender("activity_photo_delete", sendPhotoDelete);
+const photoKey = (entry) => `photo:${entry.id}`;
+const recordPage = (entry) => ({ href: `#/lessons/${entry.visit_id}`, item_id: null });
+
+// A record's write waits for its earlier writes; a photo for its record (it is held
+// until the record is on the server) and a photo's DELETE for its upload.
+outbox.registerSender("activity", { send: sendActivity, edit: recordPage });
+outbox.registerSender("activity_photo", { send: sendPhoto, item: photoKey, edit: recordPage });
+outbox.registerSender("activity_photo_delete", { send: sendPhotoDelete, item: photoKey });

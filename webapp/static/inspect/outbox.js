@@ -10,12 +10,18 @@
 //   record go in one request when their sender takes batches (`batch`). Every
 //   request is idempotent on the server (client UUIDs), so sending twice is
 //   harmless; losing one is not.
-// - Network errors and 5xx keep the entry and back off: base × 2^n with jitter,
-//   capped (2 s … 5 min). A 5xx on an entry of a sender with a `lane` holds back
-//   that lane only (photos while storage is down); the other entries still go.
-// - 409/422 (and other 4xx) mark the entry `failed` with the server's Chinese
-//   message; it stays until the user retries or edits the item; the rest goes on.
-// - 401 pauses everything until the user signs in again; nothing is dropped.
+// - Never stall behind one entry. An entry that is refused (4xx other than 401/429)
+//   is parked at once; one that meets a 5xx of its own (500 …) is parked after
+//   `parkAfter` tries. Parked entries stay on the phone with the server's Chinese
+//   message until the person presses 重试 or changes the item (a new write replaces
+//   them). Meanwhile everything that does not depend on them goes on: other records,
+//   other items of the same record. What depends on them waits (later writes of the
+//   same item; a record's header or submit waits for everything before it).
+// - The network, or the whole server, unreachable (502/503/504/408/429, a proxy's
+//   page): keep everything and back off, base × 2^n with jitter, capped (2 s … 5 min),
+//   and never sooner than a Retry-After says. A 503 on an entry of a sender with a
+//   `lane` (photos while storage is down) holds back that lane only.
+// - 401 (`auth_required`) pauses everything until the person signs in again; nothing is dropped.
 //
 // This module never touches the DOM: it reports through `events`
 //   "progress" {visit_id, pending, failed, syncing}   after any change of a record's entries
@@ -36,6 +42,7 @@ const settings = {
   batchSize: 200,
   jsonTimeoutMs: 30000,
   photoTimeoutMs: 120000,
+  parkAfter: 5,
 };
 
 let csrfToken = null;
@@ -45,6 +52,7 @@ let againForced = false;
 let failures = 0;
 let nextAttemptAt = 0;
 let retryTimer = null;
+let notBefore = 0;
 let paused = null;
 let lastError = null;
 let currentUser = null;
@@ -119,15 +127,17 @@ async function noteContact() {
 
 /**
  * One API request, answered as an outcome instead of an exception:
- * {type: "ok", status, body} | {type: "network", message} | {type: "transient", status, code, message}
- * | {type: "auth", message} | {type: "csrf"} | {type: "rejected", status, code, message, fields}.
+ * {type: "ok", status, body} | {type: "network", message}
+ * | {type: "transient", status, code, message, busy, retryAfterMs} | {type: "auth", message} | {type: "csrf"}
+ * | {type: "rejected", status, code, message, fields}.
+ * `busy`: the server as a whole cannot answer now (502/503/504/408/429, a proxy's page), not this entry's fault.
  * @param {string} method
  * @param {string} url
- * @param {{json?: any, form?: FormData, timeoutMs?: number}} [options]
+ * @param {{json?: any, form?: FormData, body?: BodyInit, headers?: object, timeoutMs?: number}} [options]
  */
 export async function call(method, url, options = {}) {
-  const headers = { Accept: "application/json" };
-  let body;
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  let body = options.body;
   if (options.json !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(options.json);
@@ -161,13 +171,23 @@ export async function call(method, url, options = {}) {
   const status = response.status;
   if (status >= 200 && status < 300) {
     // A 200 that is not our JSON is a captive portal or proxy page, not the server.
-    if (data === null) return { type: "transient", status, code: "not_json", message: "网络被拦截（不是服务器的回答）。" };
+    if (data === null) {
+      return { type: "transient", status, code: "not_json", busy: true, message: "网络被拦截（不是服务器的回答）。" };
+    }
     return { type: "ok", status, body: data };
   }
   if (status === 401) return { type: "auth", message: error.message || "请先登录。" };
   if (status === 400 && error.code === "csrf_failed") return { type: "csrf" };
   if (status >= 500 || status === 408 || status === 429) {
-    return { type: "transient", status, code: error.code || "", message: error.message || `服务器暂时不可用（${status}）。` };
+    const seconds = Number(response.headers.get("Retry-After"));
+    return {
+      type: "transient",
+      status,
+      code: error.code || "",
+      message: error.message || `服务器暂时不可用（${status}）。`,
+      busy: [408, 429, 502, 503, 504].includes(status),
+      retryAfterMs: Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 3600) * 1000 : 0,
+    };
   }
   return {
     type: "rejected",
@@ -218,7 +238,7 @@ export async function write(method, url, options = {}) {
     if (session.type !== "ok") return session;
     outcome = await call(method, url, options);
     if (outcome.type === "csrf") {
-      outcome = { type: "transient", status: 400, code: "csrf_failed", message: "登录凭据校验失败，稍后重试。" };
+      outcome = { type: "transient", status: 400, code: "csrf_failed", busy: true, message: "登录凭据校验失败，稍后重试。" };
     }
   }
   if (outcome.type === "auth") signedOut();
@@ -250,7 +270,9 @@ export async function entries(visitId) {
 }
 
 /**
- * Per-visit status: {pending, failed, syncing, errors: [{kind, message}], waiting: message|null}.
+ * Per-record status: {pending, failed, syncing, errors: [{kind, message, edit, seq}], waiting: message|null}.
+ * `failed` counts parked entries (refused, or failing again and again): they wait for 重试 or a change;
+ * `edit` is where the person can change what was refused (a hash, from the sender), when there is one.
  * @returns {Promise<Map<string, object>>}
  */
 export async function summary() {
@@ -260,7 +282,13 @@ export async function summary() {
     const s = byVisit.get(entry.visit_id) || { pending: 0, failed: 0, syncing: false, errors: [], waiting: null };
     if (entry.status === "failed") {
       s.failed += 1;
-      s.errors.push({ kind: entry.kind, message: entry.error ? entry.error.message : "被服务器拒绝。" });
+      const sender = senders.get(entry.kind);
+      s.errors.push({
+        kind: entry.kind,
+        seq: entry.seq,
+        message: entry.error ? entry.error.message : "被服务器拒绝。",
+        edit: sender && sender.edit ? sender.edit(entry) : null,
+      });
     } else {
       s.pending += 1;
       if (entry.last_error) s.waiting = entry.last_error;
@@ -287,7 +315,7 @@ export async function progress(visitId) {
 }
 
 /**
- * Put a visit's failed entries (or all failed entries) back in the queue and replay now.
+ * Put a record's parked entries (or all parked entries) back in the queue and replay now (重试).
  * @param {string} [visitId]
  */
 export async function retry(visitId) {
@@ -295,7 +323,7 @@ export async function retry(visitId) {
     const rows = await req(s[S.outbox].getAll());
     for (const entry of rows) {
       if (entry.status === "failed" && (!visitId || entry.visit_id === visitId)) {
-        await req(s[S.outbox].put({ ...entry, status: "pending", error: null }));
+        await req(s[S.outbox].put({ ...entry, status: "pending", error: null, attempts: 0 }));
       }
     }
   });
@@ -347,12 +375,14 @@ function lockedRound(force) {
   return round(force);
 }
 
-function backoff(message) {
+function backoff(message, atLeastMs = 0) {
   const base = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.min(failures, 20));
   // Equal jitter: phones coming back online together do not all retry at once.
-  const delay = Math.round(base / 2 + (Math.random() * base) / 2);
+  const delay = Math.max(atLeastMs, Math.round(base / 2 + (Math.random() * base) / 2));
   failures += 1;
   nextAttemptAt = Date.now() + delay;
+  // The server said how long to wait (Retry-After): not even a forced replay goes before.
+  if (atLeastMs) notBefore = Date.now() + atLeastMs;
   lastError = { message, at: now() };
   clearTimeout(retryTimer);
   retryTimer = setTimeout(() => replay(), delay);
@@ -366,10 +396,55 @@ function succeeded() {
   clearTimeout(retryTimer);
 }
 
+/**
+ * What waits on what within one record. An entry with an item key (a result's item,
+ * a photo) waits only for earlier entries of the same item; an entry without one (a
+ * header, a submit) waits for everything earlier of its record, and everything later
+ * of its record waits for it. Other records never wait for each other.
+ */
+class Blocked {
+  constructor() {
+    this.records = new Map(); // visit_id → {all: boolean, items: Set<string>}
+  }
+
+  of(entry) {
+    let record = this.records.get(entry.visit_id);
+    if (!record) {
+      record = { all: false, items: new Set() };
+      this.records.set(entry.visit_id, record);
+    }
+    return record;
+  }
+
+  /** Whether `entry` must wait for an earlier one that did not go. */
+  has(entry) {
+    const record = this.records.get(entry.visit_id);
+    if (!record) return false;
+    const key = itemOf(entry);
+    return record.all || (key === null ? record.items.size > 0 : record.items.has(key));
+  }
+
+  /** `entry` did not go: what depends on it waits. */
+  add(entry) {
+    const record = this.of(entry);
+    const key = itemOf(entry);
+    if (key === null) record.all = true;
+    else record.items.add(key);
+  }
+}
+
+function itemOf(entry) {
+  const sender = senders.get(entry.kind);
+  const key = sender && sender.item ? sender.item(entry) : null;
+  return key === null || key === undefined ? null : String(key);
+}
+
 async function round(force) {
   if (typeof navigator !== "undefined" && navigator.onLine === false) return;
+  if (Date.now() < notBefore) return;
   if (!force && (paused || Date.now() < nextAttemptAt)) return;
-  const queue = (await entries()).filter((e) => e.status === "pending");
+  const all = await entries();
+  const queue = all.filter((e) => e.status === "pending");
   if (!queue.length) {
     succeeded();
     return;
@@ -378,22 +453,26 @@ async function round(force) {
     const session = await checkSession();
     if (session.type === "auth") return;
     if (session.type !== "ok") {
-      backoff(session.message);
+      backoff(session.message, session.retryAfterMs || 0);
       return;
     }
   }
+  const blocked = new Blocked();
+  for (const entry of all) if (entry.status === "failed") blocked.add(entry);
   const held = new Map(); // lane → why it waits
+  let unwell = null; // a 5xx on some entry this round: try again later
   let i = 0;
   while (i < queue.length) {
     const first = queue[i];
     const sender = senderOf(first);
-    if (sender.lane && held.has(sender.lane)) {
+    if ((sender.lane && held.has(sender.lane)) || blocked.has(first)) {
+      blocked.add(first);
       i += 1;
       continue;
     }
     const batch = [first];
     for (let j = i + 1; j < queue.length && batch.length < Math.min(sender.batch || 1, settings.batchSize); j += 1) {
-      if (queue[j].kind !== first.kind || queue[j].visit_id !== first.visit_id) break;
+      if (queue[j].kind !== first.kind || queue[j].visit_id !== first.visit_id || blocked.has(queue[j])) break;
       batch.push(queue[j]);
     }
     const outcome = await send(batch, sender);
@@ -404,7 +483,8 @@ async function round(force) {
     if (outcome.type === "auth") return;
     if (outcome.type === "rejected") {
       const blamed = blame(sender, outcome, batch);
-      await markFailed(blamed, outcome, sender);
+      await park(blamed, outcome, sender);
+      blamed.forEach(({ entry }) => blocked.add(entry));
       if (blamed.length === batch.length) {
         i += batch.length;
       } else {
@@ -414,17 +494,31 @@ async function round(force) {
       }
       continue;
     }
-    // Network error or the server is unwell: keep the entries, say why, wait.
-    await noteWaiting(batch, outcome.message, sender);
-    if (outcome.type === "transient" && sender.lane) {
-      held.set(sender.lane, outcome.message);
-      i += batch.length;
-      continue;
+    // Network error or the server is unwell: keep the entries, say why.
+    const attempts = await noteWaiting(batch, outcome.message, sender);
+    if (outcome.type === "network" || outcome.busy || outcome.retryAfterMs) {
+      if (outcome.type === "transient" && sender.lane && !outcome.retryAfterMs) {
+        // Photo storage down: the photos wait, the rest goes on.
+        held.set(sender.lane, outcome.message);
+        batch.forEach((entry) => blocked.add(entry));
+        i += batch.length;
+        continue;
+      }
+      // The whole server (or the network) is out of reach: everything waits.
+      backoff(outcome.message, outcome.retryAfterMs || 0);
+      return;
     }
-    backoff(outcome.message);
-    return;
+    // A 5xx for this entry only (a bug meeting its data): the others go on; after
+    // `parkAfter` tries it is parked like a refusal, so it cannot stall the phone.
+    if (attempts >= settings.parkAfter) {
+      const message = `服务器处理这条记录时出错（${outcome.status}），已暂停发送：${outcome.message}`;
+      await park(batch.map((entry) => ({ entry, message })), { ...outcome, code: outcome.code || "server_error" }, sender);
+    }
+    batch.forEach((entry) => blocked.add(entry));
+    unwell = unwell || outcome.message;
+    i += batch.length;
   }
-  if (held.size) backoff([...held.values()][0]);
+  if (held.size || unwell) backoff(unwell || [...held.values()][0]);
   else succeeded();
 }
 
@@ -445,7 +539,8 @@ function blame(sender, outcome, batch) {
   return batch.map((entry) => ({ entry, message: outcome.message }));
 }
 
-async function markFailed(blamed, outcome, sender) {
+/** Park entries: kept, shown with their message, sent again on 重试 or when the person changes them. */
+async function park(blamed, outcome, sender) {
   await transaction([S.outbox], "readwrite", async (s) => {
     for (const { entry, message } of blamed) {
       const current = await req(s[S.outbox].get(entry.seq));
@@ -458,16 +553,21 @@ async function markFailed(blamed, outcome, sender) {
   for (const id of new Set(blamed.map((b) => b.entry.visit_id))) progress(id);
 }
 
+/** Note why entries wait; returns the most tries any of them has had. */
 async function noteWaiting(batch, message, sender) {
+  let most = 0;
   await transaction([S.outbox], "readwrite", async (s) => {
     for (const entry of batch) {
       const current = await req(s[S.outbox].get(entry.seq));
       if (current) {
-        await req(s[S.outbox].put({ ...current, last_error: message, attempts: (current.attempts || 0) + 1 }));
+        const attempts = (current.attempts || 0) + 1;
+        most = Math.max(most, attempts);
+        await req(s[S.outbox].put({ ...current, last_error: message, attempts }));
       }
     }
   });
   if (sender.report) for (const entry of batch) sender.report(entry, "waiting", message);
+  return most;
 }
 
 async function send(batch, sender) {

@@ -29,10 +29,17 @@ export async function drawStatus(el, visitId, summaries) {
   if (s.pending && !s.failed) parts.push(h("span", { class: "meta" }, ` ${s.pending} 条待上传`));
   if (s.waiting && !s.syncing) parts.push(h("p", { class: "meta waiting" }, `等待重试：${s.waiting}`));
   if (s.failed) {
-    const reasons = [...new Set(s.errors.map((e) => e.message))];
+    const reasons = new Map(); // one line per message, with where to change it
+    for (const e of s.errors) if (!reasons.has(e.message) || (e.edit && !reasons.get(e.message))) reasons.set(e.message, e.edit);
     parts.push(
-      h("ul", { class: "failures" }, reasons.map((m) => h("li", { class: "failure" }, m))),
-      h("p", { class: "meta" }, "被服务器拒绝的记录仍保存在手机上：改正该项后会重新提交，也可以点“重试”。"),
+      h(
+        "ul",
+        { class: "failures" },
+        [...reasons].map(([message, edit]) =>
+          h("li", { class: "failure" }, message, edit ? h("button", editProps(edit), "修改") : null),
+        ),
+      ),
+      h("p", { class: "meta" }, "暂停发送的记录仍保存在手机上：改正后会重新提交，也可以点“重试”；同一记录中不受影响的内容照常上传。"),
       h("button", { class: "button small retry", type: "button", onclick: () => outbox.retry(visitId) }, "重试"),
     );
   }
@@ -50,6 +57,28 @@ export async function drawStatus(el, visitId, summaries) {
     );
   }
   el.replaceChildren(...parts);
+}
+
+function editProps(edit) {
+  return { class: "button small edit-failed", type: "button", onclick: () => goEdit(edit) };
+}
+
+/** Open the page where a parked entry can be changed, and bring its item into view. */
+function goEdit(edit) {
+  if (location.hash !== edit.href) location.hash = edit.href;
+  if (!edit.item_id) return;
+  const started = Date.now();
+  const look = () => {
+    const card = root.querySelector(`[data-item-id="${CSS.escape(edit.item_id)}"]`);
+    if (card) {
+      card.scrollIntoView({ block: "center" });
+      const control = card.querySelector("button, input, textarea");
+      if (control) control.focus({ preventScroll: true });
+    } else if (Date.now() - started < 3000) {
+      setTimeout(look, 100);
+    }
+  };
+  look();
 }
 
 /** Draw every `.sync-line[data-visit-id]` on the page. */

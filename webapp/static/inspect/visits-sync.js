@@ -286,7 +286,18 @@ async function sendPhotoDelete([entry]) {
   return { ...outcome, finished: true };
 }
 
-outbox.registerSender("visit", { send: sendVisit });
-outbox.registerSender("result", { send: sendResults, batch: 200, blame: blameResults });
-outbox.registerSender("photo", { send: sendPhoto, lane: "photo", report: reportPhoto });
-outbox.registerSender("photo_delete", { send: sendPhotoDelete, lane: "photo" });
+const photoKey = (entry) => `photo:${entry.id}`;
+const visitPage = (entry) => ({ href: `#/visit/${entry.visit_id}`, item_id: null });
+
+// A header waits for everything before it in its visit (the submit for every write);
+// a result waits only for earlier writes of its item, a photo's DELETE for its upload.
+outbox.registerSender("visit", { send: sendVisit, edit: visitPage });
+outbox.registerSender("result", {
+  send: sendResults,
+  batch: 200,
+  blame: blameResults,
+  item: (entry) => `item:${entry.write.item_id}`,
+  edit: (entry) => ({ href: `#/visit/${entry.visit_id}`, item_id: entry.write.item_id }),
+});
+outbox.registerSender("photo", { send: sendPhoto, lane: "photo", report: reportPhoto, item: photoKey, edit: visitPage });
+outbox.registerSender("photo_delete", { send: sendPhotoDelete, lane: "photo", item: photoKey });

@@ -1,0 +1,119 @@
+"""The outbox in Chromium: one bad entry never stalls the phone, a shared phone keeps each person's work apart.
+
+Same live server and phone helpers as test_browser_visits.py; the server's database is checked directly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from webapp.visits.models import ItemResult, Photo, Visit
+
+from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
+    download,
+    first,
+    item_card,
+    open_phone,
+    rows,
+    serve,
+    small_photo,
+    until,
+    wait_synced,
+    world,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def start_unplanned_visit(page: Any, school_id: int) -> str:
+    """Start a visit at a downloaded school from the home screen; returns its id (the fill page is open)."""
+    page.evaluate("location.hash = '#/'")
+    page.locator(f'li.school[data-school-id="{school_id}"] button.start-visit').click()
+    page.wait_for_selector("article.item")
+    return page.evaluate("location.hash.split('/')[2]")
+
+
+def submit_open_visit(page: Any, summary: str) -> None:
+    """Submit the visit on the fill page (offline is fine)."""
+    page.click("#to-submit")
+    page.fill("#summary", summary)
+    page.click("#submit")
+    page.click("#confirm-submit")
+    page.wait_for_selector(".readonly")
+
+
+def test_a_poisoned_entry_is_parked_while_the_rest_syncs(browser, serve, world, tmp_path):  # noqa: F811
+    server = serve()
+    items, planned, school_id = world["items"], world["visit_id"], world["school"].id
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, planned)
+    school = page.locator(f'li.school[data-school-id="{school_id}"]')
+    school.locator("button.download-school").click()
+    school.locator("button.start-visit").wait_for()
+    phone.set_offline(True)
+
+    # Visit A: an answer the server will fail on (500, again and again), a photo, the submit.
+    page.locator(f'li.visit[data-visit-id="{planned}"] a.open').click()
+    page.wait_for_selector("article.item")
+    yes_no = [i for i in items if i["check"]["type"] == "yes_no"]
+    item_card(page, yes_no[0]).locator("button[data-answer=yes]").click()
+    photo_item = first(items, "yes_no", photo=True)
+    item_card(page, photo_item).locator("input.pick").set_input_files(small_photo(tmp_path, "a.jpg", (200, 30, 30)))
+    page.wait_for_function("document.querySelectorAll('li.photo img.thumb').length === 1")
+    page.evaluate("window.dudao.flush()")
+    submit_open_visit(page, "A 校")
+    # Visit B, recorded after A: independent of A's trouble.
+    other = start_unplanned_visit(page, school_id)
+    for item in yes_no[1:3]:
+        item_card(page, item).locator("button[data-answer=no]").click()
+    page.evaluate("window.dudao.flush()")
+
+    poisoned: list[str] = []
+
+    def fail_a_results(route: Any) -> None:
+        poisoned.append(route.request.url)
+        body = {"error": {"code": "internal_error", "message": "服务器内部错误。"}}
+        route.fulfill(status=500, content_type="application/json", body=json.dumps(body))
+
+    page.route(f"**/api/v1/visits/{planned}/results", fail_a_results)
+    phone.set_offline(False)
+    page.evaluate("location.hash = '#/'")
+    wait_synced(page, other)
+    until(
+        page,
+        """async (id) => {
+            const left = await window.dudao.outbox.entries(id);
+            const badge = document.querySelector(`.sync-line[data-visit-id="${id}"] .sync-status`);
+            return left.some((e) => e.status === "failed") && badge?.textContent === "失败";
+        }""",
+        planned,
+    )
+    # B reached the server whole; of A, what does not depend on the bad write did too.
+    assert rows(ItemResult, visit_id=other) == 2
+    assert rows(Photo, visit_id=planned) == 1
+    assert rows(ItemResult, visit_id=planned) == 0
+    db_visit = lambda: rows(Visit, id=planned, state="submitted")  # noqa: E731
+    assert db_visit() == 0  # the submit waits for the write it declares
+    left = page.evaluate(f"window.dudao.outbox.entries('{planned}')")
+    assert [(e["kind"], e["status"]) for e in left] == [("result", "failed"), ("visit", "pending")]
+    assert left[0]["attempts"] >= 5 and len(poisoned) == left[0]["attempts"]
+    line = page.locator(f'.sync-line[data-visit-id="{planned}"]')
+    assert "服务器处理这条记录时出错（500）" in line.locator(".failures").inner_text()
+    assert line.locator("button.edit-failed").count() == 1
+    page.screenshot(path=str(tmp_path / "parked.png"))
+    # Parked means no more requests until the person acts.
+    tries = len(poisoned)
+    page.evaluate("window.dudao.replayNow()")
+    page.wait_for_timeout(500)
+    assert len(poisoned) == tries
+
+    # The server is mended; 重试 sends the write, then the submit that waited for it.
+    page.unroute(f"**/api/v1/visits/{planned}/results")
+    line.locator("button.retry").click()
+    wait_synced(page, planned)
+    assert rows(ItemResult, visit_id=planned) == 1 and db_visit() == 1
+    assert not errors, errors
+    phone.close()
