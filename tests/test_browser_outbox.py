@@ -117,3 +117,121 @@ def test_a_poisoned_entry_is_parked_while_the_rest_syncs(browser, serve, world, 
     assert rows(ItemResult, visit_id=planned) == 1 and db_visit() == 1
     assert not errors, errors
     phone.close()
+
+
+def sign_out(phone: Any, server: Any) -> None:
+    """Sign out through the site's own form, in a page of the phone's browser."""
+    page = phone.new_page()
+    page.goto(server.url + "/")
+    page.click("form.logout button")
+    page.wait_for_url("**/login")
+    page.close()
+
+
+def sign_in_app(phone: Any, server: Any, username: str) -> Any:
+    """Sign in on the same browser and open the offline app; returns the page."""
+    from .conftest import PASSWORD
+
+    page = phone.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(server.url + "/login?next=/inspect/")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inspect/")
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+    return page
+
+
+def test_a_shared_phone_keeps_each_persons_work_apart(browser, serve, world, factory, tmp_path):  # noqa: F811
+    server = serve()
+    items, visit_a = world["items"], world["visit_id"]
+    school = world["school"]
+    other = factory.user("inspector", school.county, (school,))
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_a)
+    page.locator(f'li.visit[data-visit-id="{visit_a}"] a.open').click()
+    page.wait_for_selector("article.item")
+
+    # A records offline, closes the app, and signs out once back online.
+    phone.set_offline(True)
+    yes_no = [i for i in items if i["check"]["type"] == "yes_no"]
+    for item in yes_no[:3]:
+        item_card(page, item).locator("button[data-answer=yes]").click()
+    photo_item = first(items, "yes_no", photo=True)
+    item_card(page, photo_item).locator("input.pick").set_input_files(small_photo(tmp_path, "a.jpg", (20, 200, 30)))
+    page.wait_for_function("document.querySelectorAll('li.photo img.thumb').length === 1")
+    page.evaluate("window.dudao.flush()")
+    a_entries = len(page.evaluate("window.dudao.outbox.entries()"))
+    assert a_entries == 5  # the visit's start, three answers, a photo
+    page.close()
+    phone.set_offline(False)
+    sign_out(phone, server)
+
+    # B signs in on the same browser: nothing of A's is shown or sent.
+    page = sign_in_app(phone, server, other.username)
+    page.wait_for_selector("#visit-list")
+    assert page.locator(f'li.visit[data-visit-id="{visit_a}"]').count() == 0
+    assert page.evaluate("window.dudao.outbox.entries()") == []
+    assert page.evaluate(f"window.dudao.db.photosOf('{visit_a}')") == []
+    assert page.evaluate(f"window.dudao.db.get('visits', '{visit_a}')") is None
+    page.locator(".others-waiting").wait_for()
+    assert "其他账号的 5 条待同步记录" in page.locator(".others-waiting").inner_text()
+    # B works and syncs; A's records stay where they are.
+    school_row = page.locator(f'li.school[data-school-id="{school.id}"]')
+    school_row.locator("button.download-school").click()
+    school_row.locator("button.start-visit").click()
+    page.wait_for_selector("article.item")
+    visit_b = page.evaluate("location.hash.split('/')[2]")
+    item_card(page, yes_no[0]).locator("button[data-answer=no]").click()
+    page.evaluate("window.dudao.flush()")
+    wait_synced(page, visit_b)
+    page.evaluate("window.dudao.replayNow()")
+    assert rows(ItemResult, visit_id=visit_b) == 1
+    assert rows(ItemResult, visit_id=visit_a) == 0 and rows(Photo) == 0
+    assert server.count("PUT", f"/visits/{visit_a}") == 0
+    page.close()
+    sign_out(phone, server)
+
+    # A signs in again: everything is there and syncs, nothing lost.
+    page = sign_in_app(phone, server, world["inspector"].username)
+    page.locator(f'li.visit[data-visit-id="{visit_a}"]').wait_for()
+    assert page.locator(f'li.school[data-school-id="{school.id}"]').count() == 1
+    wait_synced(page, visit_a)
+    assert rows(ItemResult, visit_id=visit_a) == 3 and rows(Photo, visit_id=visit_a) == 1
+    assert rows(Visit, id=visit_b, inspector_id=other.id) == 1
+    assert page.locator(f'li.visit[data-visit-id="{visit_b}"]').count() == 0
+    assert not errors, errors
+    phone.close()
+
+
+def test_records_from_before_owners_are_adopted_by_the_first_user(browser, serve, world):  # noqa: F811
+    server = serve()
+    visit_id = world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    # As an older version of the app left them: no owner on the records.
+    page.evaluate(
+        """async () => {
+            const db = window.dudao.db;
+            await db.transaction(["visits", "meta"], "readwrite", async (s) => {
+                for (const visit of await db.req(s.visits.getAll())) {
+                    delete visit.owner;
+                    await db.req(s.visits.put(visit));
+                }
+                await db.req(s.meta.delete("owners_adopted"));
+                await db.req(s.meta.delete("owner"));
+            }, true);
+        }"""
+    )
+    page.reload()
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+    page.locator('[data-banner="adopted"]').wait_for()
+    assert "已归入当前账号" in page.locator('[data-banner="adopted"]').inner_text()
+    page.locator(f'li.visit[data-visit-id="{visit_id}"]').wait_for()
+    owner = page.evaluate(f"window.dudao.db.get('visits', '{visit_id}').then((v) => v.owner)")
+    assert owner == world["inspector"].id
+    assert not errors, errors
+    phone.close()

@@ -37,7 +37,7 @@ const FIELDS = [
 
 /** The last bundle downloaded (schools, teachers, quotas …), or null. */
 export function bundle() {
-  return db.getMeta(BUNDLE_KEY, null);
+  return db.getMeta(db.userKey(BUNDLE_KEY), null);
 }
 
 /** Every record on the phone. */
@@ -47,17 +47,17 @@ export function records() {
 
 /** The signed-in user's role as last seen ("researcher", "inspector" …), asking the server when unknown. */
 export async function role() {
-  const known = await db.getMeta(ROLE_KEY, null);
+  const known = await db.getMeta(db.userKey(ROLE_KEY), null);
   if (known) return known;
   if (navigator.onLine === false) return null;
   const session = await outbox.checkSession();
   if (session.type !== "ok") return null;
-  await db.setMeta(ROLE_KEY, session.body.user.role);
+  await db.setMeta(db.userKey(ROLE_KEY), session.body.user.role);
   return session.body.user.role;
 }
 
 outbox.events.addEventListener("auth", (event) => {
-  if (event.detail.signed_in && event.detail.user) db.setMeta(ROLE_KEY, event.detail.user.role).catch(() => {});
+  if (event.detail.signed_in && event.detail.user) db.setMeta(db.userKey(ROLE_KEY), event.detail.user.role).catch(() => {});
 });
 
 /** A new, empty record of `kind` for today. */
@@ -179,7 +179,7 @@ export async function refreshBundle() {
   if (outcome.type !== "ok") return outcome;
   const { records: serverRecords, ...rest } = outcome.body;
   await db.transaction([S.activities, S.meta], "readwrite", async (s) => {
-    await db.req(s[S.meta].put({ key: BUNDLE_KEY, value: { ...rest, downloaded_at: new Date().toISOString() } }));
+    await db.req(s[S.meta].put({ key: db.userKey(BUNDLE_KEY), value: { ...rest, downloaded_at: new Date().toISOString() } }));
     for (const record of serverRecords) {
       const local = await db.req(s[S.activities].get(record.id));
       if (local && local.write_id !== local.synced_write_id) continue;

@@ -27,11 +27,12 @@
 //   "progress" {visit_id, pending, failed, syncing}   after any change of a record's entries
 //   "contact"  {at}                                   any answer from the server
 //   "auth"     {signed_in, user}
+//   "owner"    {user, changed, adopted}               another user signed in, or old records were adopted
 //   "backoff"  {delay, message}
 //   "idle"                                            a replay round ended
 // and senders add their own events on the same target ("photo", "receipt" …).
 
-import { S, all, req, setMeta, transaction } from "./db.js";
+import { S, all, currentOwner, req, setMeta, setOwner, transaction } from "./db.js";
 
 /** Progress and status events for the page (see the module comment). */
 export const events = new EventTarget();
@@ -200,7 +201,9 @@ export async function call(method, url, options = {}) {
 
 /**
  * Sign-in check and CSRF token: GET /api/v1/me. Returns its outcome; on success
- * the token is kept for writes and a paused outbox resumes.
+ * the token is kept for writes, the signed-in user becomes the owner of what the
+ * phone shows and sends (db.setOwner; "owner" {user, changed, adopted} when that
+ * changes or older records were adopted) and a paused outbox resumes.
  */
 export async function checkSession() {
   const outcome = await call("GET", "/api/v1/me");
@@ -208,6 +211,8 @@ export async function checkSession() {
     csrfToken = outcome.body.csrf_token;
     currentUser = outcome.body.user;
     paused = null;
+    const { changed, adopted } = await setOwner(currentUser.id);
+    if (changed || adopted) emit("owner", { user: currentUser, changed, adopted });
     emit("auth", { signed_in: true, user: currentUser });
   } else if (outcome.type === "auth") {
     signedOut();
@@ -480,7 +485,7 @@ async function round(force) {
       i += batch.length;
       continue;
     }
-    if (outcome.type === "auth") return;
+    if (outcome.type === "auth" || outcome.type === "switched") return;
     if (outcome.type === "rejected") {
       const blamed = blame(sender, outcome, batch);
       await park(blamed, outcome, sender);
@@ -571,6 +576,11 @@ async function noteWaiting(batch, message, sender) {
 }
 
 async function send(batch, sender) {
+  // Someone else signed in during the round: their session must not carry these.
+  const owner = currentOwner();
+  if (!currentUser || currentUser.id !== owner || batch.some((e) => (e.owner ?? null) !== owner)) {
+    return { type: "switched" };
+  }
   const visitId = batch[0].visit_id;
   for (const entry of batch) inFlight.add(entry.seq);
   syncing.add(visitId);

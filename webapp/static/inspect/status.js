@@ -134,7 +134,17 @@ export function statusCard() {
   const card = h("section", { class: "card status-card" }, h("p", { class: "meta last-contact" }, "上次连接服务器：…"));
   if (state.storageInfo) card.append(storageLine());
   drawContact();
+  drawOthers(card);
   return card;
+}
+
+/** A shared phone: say that other accounts' records wait here (never what they are). */
+async function drawOthers(card) {
+  const waiting = await db.othersWaiting().catch(() => 0);
+  if (!waiting) return;
+  card.append(
+    h("p", { class: "meta others-waiting" }, `本机还保存着其他账号的 ${waiting} 条待同步记录：该账号重新登录后会自动上传，请勿清除浏览器数据。`),
+  );
 }
 
 function storageLine() {
