@@ -90,6 +90,7 @@ def _register(app: Flask) -> None:
     from .packs.cli import checklists_cli
     from .packs.routes import bp as packs_bp
     from .visits.api import bp as api_bp
+    from .visits.batch import bp as sync_bp
     from .visits.media import bp as media_bp
     from .visits.openapi import bp as openapi_bp
     from .visits.routes import bp as visits_bp
@@ -98,7 +99,7 @@ def _register(app: Flask) -> None:
     errors.init(app)
     templating.init(app)
     compression.init(app)
-    for blueprint in (auth_bp, core_bp, packs_bp, imports_bp, api_bp, media_bp, openapi_bp, visits_bp):
+    for blueprint in (auth_bp, core_bp, packs_bp, imports_bp, api_bp, sync_bp, media_bp, openapi_bp, visits_bp):
         app.register_blueprint(blueprint)
     bureau.init(app)
     register_lessons(app)
