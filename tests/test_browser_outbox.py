@@ -71,14 +71,23 @@ def test_a_poisoned_entry_is_parked_while_the_rest_syncs(browser, serve, world, 
         item_card(page, item).locator("button[data-answer=no]").click()
     page.evaluate("window.dudao.flush()")
 
+    # A's write makes the server fail (500), alone or inside a batch (which then writes nothing).
     poisoned: list[str] = []
+    crash = {"error": {"code": "internal_error", "message": "服务器内部错误。"}}
 
     def fail_a_results(route: Any) -> None:
         poisoned.append(route.request.url)
-        body = {"error": {"code": "internal_error", "message": "服务器内部错误。"}}
-        route.fulfill(status=500, content_type="application/json", body=json.dumps(body))
+        route.fulfill(status=500, content_type="application/json", body=json.dumps(crash))
+
+    def fail_batches_with_a_results(route: Any) -> None:
+        entries = json.loads(route.request.post_data or "{}").get("entries", [])
+        if any(e["kind"] == "results_post" and e["target"] == planned for e in entries):
+            route.fulfill(status=500, content_type="application/json", body=json.dumps(crash))
+        else:
+            route.continue_()
 
     page.route(f"**/api/v1/visits/{planned}/results", fail_a_results)
+    page.route("**/api/v1/sync", fail_batches_with_a_results)
     phone.set_offline(False)
     page.evaluate("location.hash = '#/'")
     wait_synced(page, other)
@@ -112,6 +121,7 @@ def test_a_poisoned_entry_is_parked_while_the_rest_syncs(browser, serve, world, 
 
     # The server is mended; 重试 sends the write, then the submit that waited for it.
     page.unroute(f"**/api/v1/visits/{planned}/results")
+    page.unroute("**/api/v1/sync")
     line.locator("button.retry").click()
     wait_synced(page, planned)
     assert rows(ItemResult, visit_id=planned) == 1 and db_visit() == 1
@@ -233,5 +243,31 @@ def test_records_from_before_owners_are_adopted_by_the_first_user(browser, serve
     page.locator(f'li.visit[data-visit-id="{visit_id}"]').wait_for()
     owner = page.evaluate(f"window.dudao.db.get('visits', '{visit_id}').then((v) => v.owner)")
     assert owner == world["inspector"].id
+    assert not errors, errors
+    phone.close()
+
+
+def test_without_the_batch_endpoint_the_phone_sends_entry_by_entry(browser, serve, world):  # noqa: F811
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
+    page.wait_for_selector("article.item")
+    phone.set_offline(True)
+    for item in [i for i in items if i["check"]["type"] == "yes_no"][:3]:
+        item_card(page, item).locator("button[data-answer=yes]").click()
+    page.evaluate("window.dudao.flush()")
+    # An older server: no POST /api/v1/sync.
+    missing = {"error": {"code": "not_found", "message": "页面不存在。"}}
+    page.route(
+        "**/api/v1/sync",
+        lambda route: route.fulfill(status=404, content_type="application/json", body=json.dumps(missing)),
+    )
+    phone.set_offline(False)
+    wait_synced(page, visit_id)
+    assert rows(ItemResult, visit_id=visit_id) == 3
+    assert server.count("PUT", f"/visits/{visit_id}") == 1 and server.count("POST", "/results") >= 1
+    assert server.count("POST", "/api/v1/sync") == 0  # answered by the route, never reached the server
     assert not errors, errors
     phone.close()

@@ -191,9 +191,12 @@ export async function refreshBundle() {
 
 // --- sending (the outbox calls these) ------------------------------------------------
 
-async function sendActivity([entry]) {
-  const outcome = await outbox.write("PUT", `/api/v1/activities/${entry.visit_id}`, { json: entry.body });
-  if (outcome.type !== "ok") return outcome;
+function activityRequest([entry]) {
+  return { method: "PUT", url: `/api/v1/activities/${entry.visit_id}`, json: entry.body, target: entry.visit_id };
+}
+
+async function activitySent([entry], outcome) {
+  await outbox.finish([entry]);
   const server = outcome.body.activity;
   await db.transaction([S.activities], "readwrite", async (s) => {
     const local = await db.req(s[S.activities].get(entry.visit_id));
@@ -206,7 +209,6 @@ async function sendActivity([entry]) {
   });
   // Photos held back until their record reached the server go in the next round.
   if ((await photosOf(entry.visit_id)).some((p) => !p.uploaded)) outbox.replay();
-  return outcome;
 }
 
 async function sendPhoto([entry]) {
@@ -244,6 +246,6 @@ const recordPage = (entry) => ({ href: `#/lessons/${entry.visit_id}`, item_id: n
 
 // A record's write waits for its earlier writes; a photo for its record (it is held
 // until the record is on the server) and a photo's DELETE for its upload.
-outbox.registerSender("activity", { send: sendActivity, edit: recordPage });
+outbox.registerSender("activity", { sync: "activity_put", request: activityRequest, accept: activitySent, edit: recordPage });
 outbox.registerSender("activity_photo", { send: sendPhoto, item: photoKey, edit: recordPage });
 outbox.registerSender("activity_photo_delete", { send: sendPhotoDelete, item: photoKey });

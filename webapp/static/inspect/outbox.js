@@ -44,6 +44,7 @@ const settings = {
   jsonTimeoutMs: 30000,
   photoTimeoutMs: 120000,
   parkAfter: 5,
+  syncMaxEntries: 500,
 };
 
 let csrfToken = null;
@@ -54,6 +55,8 @@ let failures = 0;
 let nextAttemptAt = 0;
 let retryTimer = null;
 let notBefore = 0;
+let batchMissingUntil = 0; // the server has no POST /api/v1/sync (404): entry by entry until then
+const BATCH_RETRY_MS = 10 * 60 * 1000;
 let paused = null;
 let lastError = null;
 let currentUser = null;
@@ -73,6 +76,12 @@ const senders = new Map();
  *   lane                 a transient failure holds back this lane only (e.g. "photo")
  *   blame(outcome, batch) → [{entry, message}]   which entries a refusal concerns (all)
  *   report(entry, state, message)               "waiting" | "failed": tell the page
+ *   item(entry) → key    what the entry depends on within its record: an earlier entry with
+ *                        the same key; none (null): everything earlier of the record
+ *   edit(entry) → {href, item_id}   where the person can change a parked entry (修改)
+ * A JSON write instead of `send` gives `request(batch)` → {method, url, json, target} and
+ * `accept(batch, outcome)` (keep what the server answered; remove the entries with `finish`),
+ * and `sync`: its kind in POST /api/v1/sync, which carries many such entries in one request.
  * @param {string} kind
  * @param {Function|object} sender
  */
@@ -449,7 +458,7 @@ async function round(force) {
   if (Date.now() < notBefore) return;
   if (!force && (paused || Date.now() < nextAttemptAt)) return;
   const all = await entries();
-  const queue = all.filter((e) => e.status === "pending");
+  let queue = all.filter((e) => e.status === "pending");
   if (!queue.length) {
     succeeded();
     return;
@@ -465,66 +474,207 @@ async function round(force) {
   const blocked = new Blocked();
   for (const entry of all) if (entry.status === "failed") blocked.add(entry);
   const held = new Map(); // lane → why it waits
-  let unwell = null; // a 5xx on some entry this round: try again later
-  let i = 0;
-  while (i < queue.length) {
-    const first = queue[i];
-    const sender = senderOf(first);
-    if ((sender.lane && held.has(sender.lane)) || blocked.has(first)) {
-      blocked.add(first);
-      i += 1;
+  const trouble = { unwell: null, single: false }; // single: send one by one this round (batch refused or failed)
+  for (;;) {
+    // What may go now: not blocked, not in a held lane.
+    const ready = [];
+    for (const entry of queue) {
+      const sender = senderOf(entry);
+      if ((sender.lane && held.has(sender.lane)) || blocked.has(entry)) blocked.add(entry);
+      else ready.push(entry);
+    }
+    if (!ready.length) break;
+    const useBatch = !trouble.single && Date.now() >= batchMissingUntil && senderOf(ready[0]).sync;
+    const groups = useBatch ? syncGroups(ready) : [groupAt(ready, 0)];
+    const sent = new Set(groups.flat().map((e) => e.seq));
+    const { stop, again = [] } = useBatch
+      ? await sendBatch(groups, { blocked, trouble })
+      : await sendOne(groups[0], { blocked, held, trouble });
+    if (stop) return;
+    // Entries the server saved nothing of (a refused batch, a missing endpoint) go again.
+    const resend = new Set(again.map((e) => e.seq));
+    queue = queue.filter((e) => !sent.has(e.seq) || resend.has(e.seq));
+  }
+  if (held.size || trouble.unwell) backoff(trouble.unwell || [...held.values()][0]);
+  else succeeded();
+}
+
+/** Consecutive entries of one kind and record from ready[start] that go in one request. */
+function groupAt(ready, start) {
+  const first = ready[start];
+  const max = Math.min(senderOf(first).batch || 1, settings.batchSize);
+  const group = [first];
+  for (let j = start + 1; j < ready.length && group.length < max; j += 1) {
+    if (ready[j].kind !== first.kind || ready[j].visit_id !== first.visit_id) break;
+    group.push(ready[j]);
+  }
+  return group;
+}
+
+/**
+ * The JSON entries that go together in one POST /api/v1/sync, in order. An entry that
+ * depends on one staying behind (a photo, which goes on its own) stays behind too, and
+ * so does a header whose record already has entries in the batch: a submit goes only
+ * once the writes it declares were accepted.
+ */
+function syncGroups(ready) {
+  const later = new Blocked();
+  const inBatch = new Set();
+  const groups = [];
+  let count = 0;
+  let start = 0;
+  while (start < ready.length && count < settings.syncMaxEntries) {
+    const entry = ready[start];
+    const sender = senderOf(entry);
+    const barrier = itemOf(entry) === null && inBatch.has(entry.visit_id);
+    if (!sender.sync || later.has(entry) || barrier) {
+      later.add(entry);
+      start += 1;
       continue;
     }
-    const batch = [first];
-    for (let j = i + 1; j < queue.length && batch.length < Math.min(sender.batch || 1, settings.batchSize); j += 1) {
-      if (queue[j].kind !== first.kind || queue[j].visit_id !== first.visit_id || blocked.has(queue[j])) break;
-      batch.push(queue[j]);
+    const group = groupAt(ready, start).filter((e) => !later.has(e));
+    groups.push(group);
+    inBatch.add(entry.visit_id);
+    count += 1;
+    start += group.length;
+  }
+  return groups;
+}
+
+/**
+ * Send one group by its own request. Returns true when the round must stop
+ * (signed out, another user, the server or network out of reach).
+ */
+async function sendOne(group, { blocked, held, trouble }) {
+  const sender = senderOf(group[0]);
+  const outcome = await send(group, sender);
+  if (outcome.type === "ok" || outcome.type === "held") return {};
+  if (outcome.type === "auth" || outcome.type === "switched") return { stop: true };
+  if (outcome.type === "rejected") {
+    const blamed = blame(sender, outcome, group);
+    await park(blamed, outcome, sender);
+    blamed.forEach(({ entry }) => blocked.add(entry));
+    // The server saved nothing of the group: the entries it did not refuse go again.
+    const refused = new Set(blamed.map((b) => b.entry.seq));
+    return { again: group.filter((e) => !refused.has(e.seq)) };
+  }
+  // Network error or the server is unwell: keep the entries, say why.
+  const attempts = await noteWaiting(group, outcome.message, sender);
+  if (outcome.type === "network" || outcome.busy || outcome.retryAfterMs) {
+    if (outcome.type === "transient" && sender.lane && !outcome.retryAfterMs) {
+      // Photo storage down: the photos wait, the rest goes on.
+      held.set(sender.lane, outcome.message);
+      group.forEach((entry) => blocked.add(entry));
+      return {};
     }
-    const outcome = await send(batch, sender);
-    if (outcome.type === "ok" || outcome.type === "held") {
-      i += batch.length;
-      continue;
+    // The whole server (or the network) is out of reach: everything waits.
+    backoff(outcome.message, outcome.retryAfterMs || 0);
+    return { stop: true };
+  }
+  // A 5xx for this entry only (a bug meeting its data): the others go on; after
+  // `parkAfter` tries it is parked like a refusal, so it cannot stall the phone.
+  if (attempts >= settings.parkAfter) {
+    const message = `服务器处理这条记录时出错（${outcome.status}），已暂停发送：${outcome.message}`;
+    await park(group.map((entry) => ({ entry, message })), { ...outcome, code: outcome.code || "server_error" }, sender);
+  }
+  group.forEach((entry) => blocked.add(entry));
+  trouble.unwell = trouble.unwell || outcome.message;
+  return {};
+}
+
+/** The answer of the batch endpoint for one entry, as an outcome of `call`. */
+function entryOutcome(answer) {
+  const status = answer ? answer.status : 0;
+  const body = (answer && answer.body) || {};
+  const error = body.error || {};
+  if (status >= 200 && status < 300) return { type: "ok", status, body };
+  if (!answer || status >= 500) {
+    return { type: "transient", status, code: error.code || "", message: error.message || `服务器暂时不可用（${status}）。` };
+  }
+  return {
+    type: "rejected",
+    status,
+    code: error.code || String(status),
+    message: error.message || `服务器拒绝了这条记录（${status}）。`,
+    fields: error.fields || {},
+  };
+}
+
+/**
+ * Send groups of JSON entries in one POST /api/v1/sync and settle each by its own answer.
+ * Without the endpoint (404: an older server) the outbox sends entry by entry for a while;
+ * when the batch as a whole fails for a reason of its own (a 5xx that is not "busy", 400,
+ * 413) the round goes on entry by entry, so one bad entry cannot hold back the others.
+ */
+async function sendBatch(groups, { blocked, trouble }) {
+  const all = groups.flat();
+  const owner = currentOwner();
+  if (!currentUser || currentUser.id !== owner || all.some((e) => (e.owner ?? null) !== owner)) return { stop: true };
+  const payload = groups.map((group) => {
+    const request = senderOf(group[0]).request(group);
+    return { id: String(group[0].seq), kind: senderOf(group[0]).sync, target: request.target, body: request.json };
+  });
+  for (const entry of all) inFlight.add(entry.seq);
+  const records = new Set(all.map((e) => e.visit_id));
+  for (const id of records) {
+    syncing.add(id);
+    progress(id);
+  }
+  try {
+    const outcome = await write("POST", "/api/v1/sync", { json: { entries: payload } });
+    if (outcome.type === "auth") return { stop: true };
+    if (outcome.type === "rejected" && outcome.status === 404) {
+      batchMissingUntil = Date.now() + BATCH_RETRY_MS;
+      trouble.single = true;
+      return { again: all };
     }
-    if (outcome.type === "auth" || outcome.type === "switched") return;
-    if (outcome.type === "rejected") {
-      const blamed = blame(sender, outcome, batch);
-      await park(blamed, outcome, sender);
-      blamed.forEach(({ entry }) => blocked.add(entry));
-      if (blamed.length === batch.length) {
-        i += batch.length;
-      } else {
-        // The server saved nothing of the batch: drop the refused entries and resend the rest.
-        const refused = new Set(blamed.map((b) => b.entry.seq));
-        for (let k = queue.length - 1; k >= i; k -= 1) if (refused.has(queue[k].seq)) queue.splice(k, 1);
-      }
-      continue;
-    }
-    // Network error or the server is unwell: keep the entries, say why.
-    const attempts = await noteWaiting(batch, outcome.message, sender);
     if (outcome.type === "network" || outcome.busy || outcome.retryAfterMs) {
-      if (outcome.type === "transient" && sender.lane && !outcome.retryAfterMs) {
-        // Photo storage down: the photos wait, the rest goes on.
-        held.set(sender.lane, outcome.message);
-        batch.forEach((entry) => blocked.add(entry));
-        i += batch.length;
+      for (const group of groups) await noteWaiting(group, outcome.message, senderOf(group[0]));
+      backoff(outcome.message, outcome.retryAfterMs || 0);
+      return { stop: true };
+    }
+    if (outcome.type !== "ok") {
+      trouble.single = true; // resent one by one in this round: the bad one is found and parked
+      return { again: all };
+    }
+    const answers = new Map((outcome.body.entries || []).map((a) => [a.id, a]));
+    const again = [];
+    const failed = new Blocked(); // a later entry refused because an earlier one was is not at fault
+    for (const group of groups) {
+      const sender = senderOf(group[0]);
+      const result = entryOutcome(answers.get(String(group[0].seq)));
+      if (result.type === "ok") {
+        const receipt = outcome.body.receipts && outcome.body.receipts[group[0].visit_id];
+        if (receipt && result.body && !result.body.receipt && sender.sync !== "activity_put") result.body.receipt = receipt;
+        await sender.accept(group, result);
         continue;
       }
-      // The whole server (or the network) is out of reach: everything waits.
-      backoff(outcome.message, outcome.retryAfterMs || 0);
-      return;
+      if (group.some((e) => failed.has(e)) || result.type === "transient") {
+        group.forEach((entry) => {
+          failed.add(entry);
+          blocked.add(entry);
+        });
+        if (result.type === "transient") trouble.unwell = trouble.unwell || result.message;
+        continue;
+      }
+      const blamed = blame(sender, result, group);
+      await park(blamed, result, sender);
+      blamed.forEach(({ entry }) => {
+        failed.add(entry);
+        blocked.add(entry);
+      });
+      // Entries of a refused group it did not blame were not saved: they go again.
+      const refused = new Set(blamed.map((b) => b.entry.seq));
+      again.push(...group.filter((e) => !refused.has(e.seq)));
     }
-    // A 5xx for this entry only (a bug meeting its data): the others go on; after
-    // `parkAfter` tries it is parked like a refusal, so it cannot stall the phone.
-    if (attempts >= settings.parkAfter) {
-      const message = `服务器处理这条记录时出错（${outcome.status}），已暂停发送：${outcome.message}`;
-      await park(batch.map((entry) => ({ entry, message })), { ...outcome, code: outcome.code || "server_error" }, sender);
+    return { again };
+  } finally {
+    for (const entry of all) inFlight.delete(entry.seq);
+    for (const id of records) {
+      syncing.delete(id);
+      progress(id);
     }
-    batch.forEach((entry) => blocked.add(entry));
-    unwell = unwell || outcome.message;
-    i += batch.length;
   }
-  if (held.size || unwell) backoff(unwell || [...held.values()][0]);
-  else succeeded();
 }
 
 const UNKNOWN = {
@@ -586,6 +736,12 @@ async function send(batch, sender) {
   syncing.add(visitId);
   progress(visitId);
   try {
+    if (!sender.send) {
+      const request = sender.request(batch);
+      const outcome = await write(request.method, request.url, { json: request.json });
+      if (outcome.type === "ok") await sender.accept(batch, outcome);
+      return outcome;
+    }
     const outcome = await sender.send(batch);
     if (outcome.type === "ok" && !outcome.finished) await finish(batch);
     return outcome;

@@ -168,29 +168,26 @@ async function done(batch, receipt, more) {
 
 // --- senders ----------------------------------------------------------------------
 
-async function sendVisit([entry]) {
-  const outcome = await outbox.write("PUT", `/api/v1/visits/${entry.visit_id}`, { json: entry.body });
-  if (outcome.type !== "ok") return outcome;
-  await visitSent(entry, outcome.body);
-  return { ...outcome, finished: true };
+function visitRequest([entry]) {
+  return { method: "PUT", url: `/api/v1/visits/${entry.visit_id}`, json: entry.body, target: entry.visit_id };
 }
 
-async function visitSent(entry, body) {
-  await done([entry], body.receipt);
+async function visitSent([entry], outcome) {
+  await done([entry], outcome.body.receipt);
   await transaction([S.visits], "readwrite", async (s) => {
     const visit = await req(s[S.visits].get(entry.visit_id));
-    if (visit) await req(s[S.visits].put({ ...visit, server_state: body.visit.state }));
+    if (visit) await req(s[S.visits].put({ ...visit, server_state: outcome.body.visit.state }));
   });
 }
 
-async function sendResults(batch) {
+function resultsRequest(batch) {
   const visitId = batch[0].visit_id;
-  const outcome = await outbox.write("POST", `/api/v1/visits/${visitId}/results`, {
-    json: { writes: batch.map((entry) => entry.write) },
-  });
-  if (outcome.type !== "ok") return outcome;
+  const json = { writes: batch.map((entry) => entry.write) };
+  return { method: "POST", url: `/api/v1/visits/${visitId}/results`, json, target: visitId };
+}
+
+async function resultsSent(batch, outcome) {
   await done(batch, outcome.body.receipt);
-  return { ...outcome, finished: true };
 }
 
 /** The writes of a refused results batch its field errors point at (all when it does not say), with their messages. */
@@ -291,9 +288,12 @@ const visitPage = (entry) => ({ href: `#/visit/${entry.visit_id}`, item_id: null
 
 // A header waits for everything before it in its visit (the submit for every write);
 // a result waits only for earlier writes of its item, a photo's DELETE for its upload.
-outbox.registerSender("visit", { send: sendVisit, edit: visitPage });
+// Headers and results are JSON writes: the outbox sends them through POST /api/v1/sync (`sync`).
+outbox.registerSender("visit", { sync: "visit_put", request: visitRequest, accept: visitSent, edit: visitPage });
 outbox.registerSender("result", {
-  send: sendResults,
+  sync: "results_post",
+  request: resultsRequest,
+  accept: resultsSent,
   batch: 200,
   blame: blameResults,
   item: (entry) => `item:${entry.write.item_id}`,
