@@ -38,7 +38,13 @@ def _defaults(app: Flask) -> dict[str, Any]:
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pre-ping costs a round trip on every checkout (every request). Off by default: a connection the
+        # database dropped fails one request with 503 (the phone retries), the pool replaces it, and
+        # connections are recycled before common idle timeouts. DUDAO_DB_POOL_PRE_PING=1 turns it on.
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": os.environ.get("DUDAO_DB_POOL_PRE_PING", "0").lower() in ("1", "true", "yes"),
+            "pool_recycle": 1800,
+        },
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": True,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from checklists.generator import compose
@@ -110,6 +111,7 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
             state="in_progress",
             device_id=data["device_id"],
         )
+        visit.school = school  # already loaded: the answer needs it
         db.session.add(visit)
         # Nothing can be stored yet for a visit that did not exist: no need to count.
         _tally_cache()[visit_id] = {"results": 0, "hashes": []}
@@ -243,7 +245,7 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
         # A repeated id inside one batch is answered as a replay of the first.
         known[write["id"]] = {"visit_id": visit.id, "item_id": item["id"], "decision": decision}
     if history:
-        db.session.execute(insert(ResultWrite), history)
+        _insert_history(history)
     if changed:
         _upsert_results(visit.id, list(changed.values()), now)
         _audit_results(visit, history, before, changed)
@@ -253,22 +255,73 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
     return decisions
 
 
+#: PostgreSQL: every row in one statement, the columns as arrays (``unnest``), so the statement text
+#: never changes with the batch size (one prepared plan) and nothing is compiled per row.
+_PG_HISTORY = text(
+    """
+    INSERT INTO result_writes
+        (id, visit_id, item_id, value, observation, edited_at, device_id, user_id, decision, received_at)
+    SELECT * FROM unnest(
+        CAST(:id AS varchar[]), CAST(:visit_id AS varchar[]), CAST(:item_id AS varchar[]),
+        CAST(CAST(:value AS text[]) AS json[]), CAST(:observation AS text[]), CAST(:edited_at AS timestamp[]),
+        CAST(:device_id AS varchar[]), CAST(:user_id AS integer[]), CAST(:decision AS varchar[]),
+        CAST(:received_at AS timestamp[]))
+    """
+)
+_PG_RESULTS = text(
+    """
+    INSERT INTO item_results
+        (visit_id, item_id, write_id, value, number_value, outcome, observation, edited_at, device_id, updated_at)
+    SELECT * FROM unnest(
+        CAST(:visit_id AS varchar[]), CAST(:item_id AS varchar[]), CAST(:write_id AS varchar[]),
+        CAST(CAST(:value AS text[]) AS json[]), CAST(:number_value AS float8[]), CAST(:outcome AS varchar[]),
+        CAST(:observation AS text[]), CAST(:edited_at AS timestamp[]), CAST(:device_id AS varchar[]),
+        CAST(:updated_at AS timestamp[]))
+    ON CONFLICT (visit_id, item_id) DO UPDATE SET
+        write_id = excluded.write_id, value = excluded.value, number_value = excluded.number_value,
+        outcome = excluded.outcome, observation = excluded.observation, edited_at = excluded.edited_at,
+        device_id = excluded.device_id, updated_at = excluded.updated_at
+    """
+)
+
+
+def _columns(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, list[Any]]:
+    """Rows as one list per column (JSON values serialised as SQLAlchemy's JSON type does)."""
+    columns = {name: [row[name] for row in rows] for name in names}
+    if "value" in columns:
+        columns["value"] = [json.dumps(v) for v in columns["value"]]
+    return columns
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _insert_history(rows: list[dict[str, Any]]) -> None:
+    """Append the batch's writes to the history in one statement."""
+    if _dialect() == "postgresql":
+        names = ("id", "visit_id", "item_id", "value", "observation", "edited_at", "device_id", "user_id")
+        db.session.execute(_PG_HISTORY, _columns(rows, (*names, "decision", "received_at")))
+    else:
+        # SQLite runs in process: executemany costs no round trips.
+        db.session.execute(insert(ResultWrite.__table__), rows)
+
+
 def _upsert_results(visit_id: str, rows: list[dict[str, Any]], now: datetime) -> None:
     """Write the values in force with one ``INSERT … ON CONFLICT (visit_id, item_id) DO UPDATE``."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    else:  # pragma: no cover - PostgreSQL and SQLite are the supported databases
-        raise RuntimeError(f"unsupported database {dialect!r}")
+    rows = [{**row, "visit_id": visit_id, "updated_at": now} for row in rows]
+    if _dialect() == "postgresql":
+        db.session.execute(_PG_RESULTS, _columns(rows, ("visit_id", "item_id", *_RESULT_COLUMNS, "updated_at")))
+        return
+    from sqlalchemy.dialects.sqlite import insert as upsert
+
     table = ItemResult.__table__
     statement = upsert(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.visit_id, table.c.item_id],
         set_={name: statement.excluded[name] for name in (*_RESULT_COLUMNS, "updated_at")},
     )
-    db.session.execute(statement, [{**row, "visit_id": visit_id, "updated_at": now} for row in rows])
+    db.session.execute(statement, rows)
 
 
 def _audit_results(
@@ -349,10 +402,11 @@ def _forget_on_rollback(session: Session, _previous: Any) -> None:
     session.info.pop(_TALLY, None)
 
 
-@event.listens_for(Session, "after_commit")
-def _forget_on_commit(session: Session) -> None:
-    # Other requests may write once this transaction has ended.
-    session.info.pop(_TALLY, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_end(session: Session, transaction: Any) -> None:
+    # Other requests may write once the database transaction has ended (savepoints keep the counts).
+    if transaction.parent is None:
+        session.info.pop(_TALLY, None)
 
 
 def refresh_completeness(visit: Visit) -> None:
