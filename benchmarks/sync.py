@@ -328,6 +328,9 @@ def main() -> None:
         emit("photo_resized_bytes", len(resized), "B")
         emit("photo_resized_long_edge", max(image.size), "px")
         emit("photo_size_ratio", len(original) / len(resized), "x")
+    from benchmarks import phone
+
+    phone.photo_figures(emit, resize_in_chromium)
     photos = [_variant(resized or original, n) for n in range(10)]
     wire, payload = wire_overhead(photos)
     emit("sync_payload_bytes", payload, "B")

@@ -191,9 +191,8 @@ def test_a_shared_phone_keeps_each_persons_work_apart(browser, serve, world, fac
     # B works and syncs; A's records stay where they are.
     school_row = page.locator(f'li.school[data-school-id="{school.id}"]')
     school_row.locator("button.download-school").click()
-    school_row.locator("button.start-visit").click()
-    page.wait_for_selector("article.item")
-    visit_b = page.evaluate("location.hash.split('/')[2]")
+    until(page, "async (id) => !!(await window.dudao.db.get('schools', id))?.checklist_version", school.id)
+    visit_b = start_unplanned_visit(page, school.id)
     item_card(page, yes_no[0]).locator("button[data-answer=no]").click()
     page.evaluate("window.dudao.flush()")
     wait_synced(page, visit_b)

@@ -5,12 +5,13 @@
 // PUT /api/v1/activities/<id>. A write carries the whole record, so an unsent older
 // write of the same record is dropped when a newer one is queued. A record still
 // missing required fields is kept on the phone only (nothing to refuse yet).
-// Photos go one at a time after their record (PUT …/photos/<id>, multipart).
+// Photos go after their record: resumable chunks (visits-sync.js `upload`), then PUT …/photos/<id>.
 // This module never touches the DOM.
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
 import { localToday } from "./lessons-count.js";
+import { upload } from "./visits-sync.js";
 
 const { S } = db;
 const BUNDLE_KEY = "lessons_bundle";
@@ -219,16 +220,18 @@ async function sendPhoto([entry]) {
   const record = await db.get(S.activities, entry.visit_id);
   if (record && !record.synced_write_id) return { type: "held" };
   if (!photo.blob) return { type: "rejected", status: 0, code: "photo_lost", message: "照片文件已不在手机上。", fields: {} };
-  const form = new FormData();
-  form.append("file", photo.blob, `${photo.id}.jpg`);
-  form.append("sha256", photo.sha256);
-  form.append("caption", photo.caption || "");
-  if (photo.captured_at) form.append("captured_at", photo.captured_at);
-  form.append("device_id", photo.device_id || "");
-  const outcome = await outbox.write("PUT", `/api/v1/activities/${entry.visit_id}/photos/${photo.id}`, {
-    form,
-    timeoutMs: 120000,
-  });
+  const meta = { sha256: photo.sha256, caption: photo.caption || "", device_id: photo.device_id || "" };
+  if (photo.captured_at) meta.captured_at = photo.captured_at;
+  const url = `/api/v1/activities/${entry.visit_id}/photos/${photo.id}`;
+  let outcome = await upload(photo.blob, photo.sha256);
+  if (outcome.type === "ok") {
+    outcome = await outbox.write("PUT", url, { json: { upload: photo.sha256, ...meta } });
+  } else if (outcome.type === "missing") {
+    const form = new FormData();
+    form.append("file", photo.blob, `${photo.id}.${photo.blob.type === "image/webp" ? "webp" : "jpg"}`);
+    for (const [key, value] of Object.entries(meta)) form.append(key, value);
+    outcome = await outbox.write("PUT", url, { form, timeoutMs: 120000 });
+  }
   if (outcome.type === "ok") {
     await db.update(S.activityPhotos, photo.id, (current) => (current ? { ...current, uploaded: true } : current));
   }

@@ -74,6 +74,7 @@ const senders = new Map();
  *                        with its own records uses `finish`). "held": not yet, next round.
  *   batch                how many consecutive entries of this kind and record go together (1)
  *   lane                 a transient failure holds back this lane only (e.g. "photo")
+ *   parallel             how many entries of this kind may be in flight together (1)
  *   blame(outcome, batch) → [{entry, message}]   which entries a refusal concerns (all)
  *   report(entry, state, message)               "waiting" | "failed": tell the page
  *   item(entry) → key    what the entry depends on within its record: an earlier entry with
@@ -139,7 +140,7 @@ async function noteContact() {
  * One API request, answered as an outcome instead of an exception:
  * {type: "ok", status, body} | {type: "network", message}
  * | {type: "transient", status, code, message, busy, retryAfterMs} | {type: "auth", message} | {type: "csrf"}
- * | {type: "rejected", status, code, message, fields}.
+ * | {type: "rejected", status, code, message, fields, body}.
  * `busy`: the server as a whole cannot answer now (502/503/504/408/429, a proxy's page), not this entry's fault.
  * @param {string} method
  * @param {string} url
@@ -205,6 +206,7 @@ export async function call(method, url, options = {}) {
     code: error.code || String(status),
     message: error.message || `服务器拒绝了这条记录（${status}）。`,
     fields: error.fields || {},
+    body: data,
   };
 }
 
@@ -485,12 +487,13 @@ async function round(force) {
     }
     if (!ready.length) break;
     const useBatch = !trouble.single && Date.now() >= batchMissingUntil && senderOf(ready[0]).sync;
-    const groups = useBatch ? syncGroups(ready) : [groupAt(ready, 0)];
+    const groups = useBatch ? syncGroups(ready) : parallelGroups(ready);
     const sent = new Set(groups.flat().map((e) => e.seq));
-    const { stop, again = [] } = useBatch
-      ? await sendBatch(groups, { blocked, trouble })
-      : await sendOne(groups[0], { blocked, held, trouble });
-    if (stop) return;
+    const answers = useBatch
+      ? [await sendBatch(groups, { blocked, trouble })]
+      : await Promise.all(groups.map((group) => sendOne(group, { blocked, held, trouble })));
+    if (answers.some((answer) => answer.stop)) return;
+    const again = answers.flatMap((answer) => answer.again || []);
     // Entries the server saved nothing of (a refused batch, a missing endpoint) go again.
     const resend = new Set(again.map((e) => e.seq));
     queue = queue.filter((e) => !sent.has(e.seq) || resend.has(e.seq));
@@ -509,6 +512,16 @@ function groupAt(ready, start) {
     group.push(ready[j]);
   }
   return group;
+}
+
+/** The next request, and as many more entries of its kind as its sender sends at once (`parallel`). */
+function parallelGroups(ready) {
+  const groups = [groupAt(ready, 0)];
+  const { parallel = 1 } = senderOf(ready[0]);
+  for (let j = groups[0].length; j < ready.length && groups.length < parallel; j += 1) {
+    if (ready[j].kind === ready[0].kind) groups.push([ready[j]]);
+  }
+  return groups;
 }
 
 /**
