@@ -80,6 +80,10 @@ class Storage(Protocol):
         """A URL that reads this one object for ``expires_in`` seconds (1 to 3600)."""
         ...
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys that start with ``prefix`` (a folder-like prefix ending in ``/``), sorted."""
+        ...
+
     def check(self) -> None:
         """Raise :class:`StorageError` if the back end cannot be reached or written."""
         ...
@@ -185,6 +189,17 @@ class LocalStorage:
             return
         except OSError as exc:
             raise StorageError(f"cannot delete {key!r}: {exc.strerror or exc}") from exc
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Files under the folder ``prefix`` (temporary files excluded), sorted."""
+        folder = self.path(prefix.rstrip("/"))
+        try:
+            names = [entry for entry in folder.rglob("*") if entry.is_file()]
+        except OSError as exc:
+            raise StorageError(f"cannot list {prefix!r}: {exc.strerror or exc}") from exc
+        root = self.root
+        keys = [entry.relative_to(root).as_posix() for entry in names if not entry.name.startswith(_TMP_PREFIX)]
+        return sorted(keys)
 
     def url(self, key: str, expires_in: int) -> str:
         """``{url_base}/{key}?expires=<unix time>&sig=<hex HMAC-SHA256 of key and expiry>``."""
@@ -340,6 +355,16 @@ class S3Storage:
                 self._client.delete_object(Bucket=self.bucket, Key=key)
         except ObjectNotFound:
             return
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """``ListObjectsV2`` under ``prefix`` (all pages), sorted."""
+        validate_key(prefix.rstrip("/"))
+        keys: list[str] = []
+        with self._errors("list", prefix):
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(keys)
 
     def url(self, key: str, expires_in: int) -> str:
         """A SigV4-presigned ``GetObject`` URL for this one key, valid ``expires_in`` seconds (1–3600)."""
