@@ -302,7 +302,7 @@ class S3Storage:
         self.region = region
         config = Config(
             signature_version="s3v4",
-            retries={"max_attempts": max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             s3={"addressing_style": addressing_style},
@@ -446,7 +446,10 @@ def storage_from_config(config: Mapping[str, Any]) -> Storage:
     s3: ``S3_BUCKET`` (required), ``S3_ENDPOINT_URL`` (unset for AWS),
     ``S3_REGION`` (default ``us-east-1``), ``S3_ACCESS_KEY`` and ``S3_SECRET_KEY``
     (both or neither; neither uses boto3's usual credential chain),
-    ``S3_ADDRESSING_STYLE`` (``path`` default, ``virtual`` for Aliyun OSS / Tencent COS).
+    ``S3_ADDRESSING_STYLE`` (``path`` default, ``virtual`` for Aliyun OSS / Tencent COS),
+    ``S3_CONNECT_TIMEOUT`` (seconds, default 3), ``S3_READ_TIMEOUT`` (seconds, default 10) and
+    ``S3_MAX_ATTEMPTS`` (tries per operation, default 2): a store that accepts connections and never
+    answers fails an upload after about 2 × 10 s, inside the request's budget, not after minutes.
     Raises :class:`StorageError` naming any missing or invalid setting.
     """
     backend = _setting(config, "STORAGE_BACKEND") or "local"
@@ -479,8 +482,25 @@ def storage_from_config(config: Mapping[str, Any]) -> Storage:
             access_key=access_key,
             secret_key=secret_key,
             addressing_style=style,
+            connect_timeout=_number(config, "S3_CONNECT_TIMEOUT", 3),
+            read_timeout=_number(config, "S3_READ_TIMEOUT", 10),
+            max_attempts=int(_number(config, "S3_MAX_ATTEMPTS", 2)),
         )
     raise StorageError(f"STORAGE_BACKEND must be 'local' or 's3', got {backend!r}")
+
+
+def _number(config: Mapping[str, Any], name: str, default: float) -> float:
+    """A positive number setting (seconds, attempts), else ``default``; raises :class:`StorageError` if invalid."""
+    text = _setting(config, name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise StorageError(f"{name} must be a number, got {text!r}") from None
+    if value <= 0:
+        raise StorageError(f"{name} must be positive, got {text!r}")
+    return value
 
 
 def _setting(config: Mapping[str, Any], name: str) -> str | None:

@@ -97,7 +97,7 @@ def committed(action: Callable[[], T]) -> T:
                 raise AppError(409, "conflict", "数据冲突，请稍后重试。") from None
         except OperationalError as exc:
             db.session.rollback()
-            raise AppError(503, "database_unavailable", "服务器暂时无法保存，请稍后重试。") from exc
+            raise AppError(503, "database_unavailable", "服务器暂时无法保存，请稍后重试。", retry_after=30) from exc
     raise AssertionError("unreachable")
 
 

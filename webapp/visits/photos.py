@@ -20,6 +20,8 @@ from .operations import forget_tally, iso, naive_utc, refresh_completeness
 
 #: Copies served to browsers live a few minutes only.
 URL_SECONDS = 300
+#: Seconds the phone waits before retrying when storage is unavailable.
+RETRY_AFTER = 30
 #: What an accepted format is stored as.
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -64,7 +66,7 @@ def put_verified_image(
         storage().put(keys["original_key"], data, CONTENT_TYPES[info.format])
     except StorageError as exc:
         current_app.logger.warning("photo storage failed: %s", exc)
-        raise AppError(503, "storage_unavailable", unavailable) from exc
+        raise AppError(503, "storage_unavailable", unavailable, retry_after=RETRY_AFTER) from exc
     public = keys["public_key"] if info.has_metadata else None
     jobs.enqueue(jobs.derive_photo, keys["original_key"], keys["thumb_key"], public)
     return info, keys

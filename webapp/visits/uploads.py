@@ -23,7 +23,7 @@ from ..auth.policy import roles_required
 from ..errors import AppError, error_body
 from ..extensions import csrf
 from .api import check_csrf_header, load
-from .photos import storage
+from .photos import RETRY_AFTER, storage
 
 bp = Blueprint("uploads_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # the CSRF token comes in the X-CSRFToken header, checked below
@@ -51,7 +51,9 @@ def _check_sha(sha256: str) -> None:
 
 def _unavailable(exc: StorageError) -> AppError:
     current_app.logger.warning("upload storage failed: %s", exc)
-    return AppError(503, "storage_unavailable", "照片存储暂不可用，照片仍保存在手机上，稍后会自动重试。")
+    return AppError(
+        503, "storage_unavailable", "照片存储暂不可用，照片仍保存在手机上，稍后会自动重试。", retry_after=RETRY_AFTER
+    )
 
 
 @bp.route("/uploads/<sha256>")
