@@ -24,6 +24,8 @@ SIGNED_IN = {"inspector": 200, "researcher": 200, "reviewer": 200, "admin": 200,
 INSPECTOR_API = {"inspector": 200, "researcher": 403, "reviewer": 403, "admin": 403, "anonymous": 401}
 BUREAU_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 200, "admin": 200, "anonymous": 302}
 RESEARCHER_API = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 401}
+UPLOADERS_API = {"inspector": 404, "researcher": 404, "reviewer": 403, "admin": 403, "anonymous": 401}
+UPLOADERS_400 = {"inspector": 400, "researcher": 400}
 RESEARCHER_ONLY = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 302}
 
 
@@ -125,6 +127,9 @@ CASES = [
         {**INSPECTOR_API, "inspector": 422, "researcher": 422},
         json={"entries": []},
     ),
+    # Resumable photo uploads: inspectors and 教研员 (nothing uploaded yet: 404; a PUT without a range: 400).
+    Case("uploads_api.upload_state", "GET", "/api/v1/uploads/" + "a" * 64, UPLOADERS_API),
+    Case("uploads_api.upload_chunk", "PUT", "/api/v1/uploads/" + "a" * 64, {**UPLOADERS_API, **UPLOADERS_400}),
     Case("lessons.coverage", "GET", "/lessons/bureau/coverage", BUREAU_ONLY),
     Case("lessons.export", "GET", "/lessons/bureau/export/ledger.xlsx", BUREAU_ONLY),
     Case("lessons.export", "GET", "/lessons/bureau/export/summary.csv", BUREAU_ONLY),
