@@ -270,3 +270,57 @@ def test_without_the_batch_endpoint_the_phone_sends_entry_by_entry(browser, serv
     assert server.count("POST", "/api/v1/sync") == 0  # answered by the route, never reached the server
     assert not errors, errors
     phone.close()
+
+
+def test_a_dropped_link_mid_photo_resumes_from_the_servers_offset(browser, serve, world, tmp_path):  # noqa: F811
+    import math
+
+    from PIL import Image
+
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
+    page.wait_for_selector("article.item")
+    phone.set_offline(True)
+    # Fine detail everywhere: the phone's copy takes several 256 KiB chunks.
+    path = tmp_path / "grain.jpg"
+    Image.effect_noise((1600, 1200), 90).convert("RGB").save(path, "JPEG", quality=95)
+    item = first(items, "yes_no", photo=True)
+    item_card(page, item).locator("input.pick").set_input_files(str(path))
+    page.wait_for_function("document.querySelectorAll('li.photo img.thumb').length === 1")
+    kept = page.evaluate(
+        "(id) => window.dudao.db.photosOf(id).then(([p]) => ({size: p.blob.size, type: p.blob.type, sha: p.sha256}))",
+        visit_id,
+    )
+    chunks = math.ceil(kept["size"] / (256 * 1024))
+    assert chunks >= 3 and kept["type"] == "image/webp"
+
+    # The second chunk reaches the server, but its answer is lost (the link drops).
+    ranges: list[str] = []
+
+    def drop_second_answer(route: Any) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        ranges.append(route.request.headers["content-range"])
+        if len(ranges) == 2:
+            route.fetch()  # delivered to the server…
+            route.abort("connectionreset")  # …and the phone never hears
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/uploads/*", drop_second_answer)
+    phone.set_offline(False)
+    wait_synced(page, visit_id)
+    starts = [int(r.split()[1].split("-")[0]) for r in ranges]
+    # After the drop the phone asked where to go on, and went on from the server's offset:
+    # no byte was sent twice.
+    assert starts == [n * 256 * 1024 for n in range(chunks)], ranges
+    assert server.count("PUT", "/uploads/") == chunks and server.count("GET", "/uploads/") >= 2
+    assert ranges[-1].endswith(f"/{kept['size']}")
+    # Then attached by its hash: one small JSON PUT, no second copy of the bytes.
+    assert server.count("PUT", "/photos/") == 1 and rows(Photo, visit_id=visit_id, sha256=kept["sha"]) == 1
+    assert not errors, errors
+    phone.close()

@@ -44,6 +44,7 @@ const settings = {
   jsonTimeoutMs: 30000,
   photoTimeoutMs: 120000,
   parkAfter: 5,
+  retryAfterCapMs: 60 * 60 * 1000, // tests shorten it
   syncMaxEntries: 500,
 };
 
@@ -197,7 +198,7 @@ export async function call(method, url, options = {}) {
       code: error.code || "",
       message: error.message || `服务器暂时不可用（${status}）。`,
       busy: [408, 429, 502, 503, 504].includes(status),
-      retryAfterMs: Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 3600) * 1000 : 0,
+      retryAfterMs: Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, settings.retryAfterCapMs) : 0,
     };
   }
   return {
@@ -476,7 +477,8 @@ async function round(force) {
   const blocked = new Blocked();
   for (const entry of all) if (entry.status === "failed") blocked.add(entry);
   const held = new Map(); // lane → why it waits
-  const trouble = { unwell: null, single: false }; // single: send one by one this round (batch refused or failed)
+  // unwell: a 5xx of some entry; single: one by one this round (batch refused or failed); retryAfterMs: a lane's wait
+  const trouble = { unwell: null, single: false, retryAfterMs: 0 };
   for (;;) {
     // What may go now: not blocked, not in a held lane.
     const ready = [];
@@ -498,7 +500,7 @@ async function round(force) {
     const resend = new Set(again.map((e) => e.seq));
     queue = queue.filter((e) => !sent.has(e.seq) || resend.has(e.seq));
   }
-  if (held.size || trouble.unwell) backoff(trouble.unwell || [...held.values()][0]);
+  if (held.size || trouble.unwell) backoff(trouble.unwell || [...held.values()][0], trouble.retryAfterMs || 0);
   else succeeded();
 }
 
@@ -573,13 +575,14 @@ async function sendOne(group, { blocked, held, trouble }) {
   }
   // Network error or the server is unwell: keep the entries, say why.
   const attempts = await noteWaiting(group, outcome.message, sender);
+  if (outcome.type === "transient" && sender.lane) {
+    // Photo storage down (503, maybe with Retry-After): the photos wait, the rest goes on.
+    held.set(sender.lane, outcome.message);
+    trouble.retryAfterMs = Math.max(trouble.retryAfterMs || 0, outcome.retryAfterMs || 0);
+    group.forEach((entry) => blocked.add(entry));
+    return {};
+  }
   if (outcome.type === "network" || outcome.busy || outcome.retryAfterMs) {
-    if (outcome.type === "transient" && sender.lane && !outcome.retryAfterMs) {
-      // Photo storage down: the photos wait, the rest goes on.
-      held.set(sender.lane, outcome.message);
-      group.forEach((entry) => blocked.add(entry));
-      return {};
-    }
     // The whole server (or the network) is out of reach: everything waits.
     backoff(outcome.message, outcome.retryAfterMs || 0);
     return { stop: true };
