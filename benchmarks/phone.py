@@ -123,3 +123,61 @@ def photo_figures(emit, resize_in_chromium) -> None:  # noqa: ANN001  (benchmark
     emit("photo_uploaded_long_edge", max(image.size), "px")
     emit("photo_ratio", len(original) / len(uploaded), "x")
     emit("photo_ssim", ssim(reference, image), "")
+
+
+def cold_load_requests(app, password: str, chromium: str) -> tuple[int, int, int]:  # noqa: ANN001
+    """Requests and bytes of a first visit to /inspect/ by a signed-in inspector, until the service worker controls it.
+
+    Counted at the server (the page's and the service worker's requests alike), from the
+    navigation to the shell until the worker has precached and the app has started;
+    returns (requests, answered 304, body bytes sent).
+    """
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    seen: list[tuple[str, int, int]] = []
+    counting = {"on": False}
+
+    def wsgi(environ, start_response):  # noqa: ANN001, ANN202
+        box: dict[str, int] = {}
+
+        def starting(status, headers, *args):  # noqa: ANN001, ANN202
+            box["status"] = int(status.split()[0])
+            return start_response(status, headers, *args)
+
+        body = list(app(environ, starting))
+        if counting["on"]:
+            seen.append((environ["PATH_INFO"], box.get("status", 0), sum(len(b) for b in body)))
+        return body
+
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+            context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+            page = context.new_page()
+            page.goto(base + "/login")
+            page.fill("#username", "bench")
+            page.fill("#password", password)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            counting["on"] = True
+            page.goto(base + "/inspect/")
+            page.wait_for_function("window.dudao && navigator.serviceWorker.controller !== null", timeout=60_000)
+            page.evaluate("window.dudao.ready")
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(1000)
+            counting["on"] = False
+            browser.close()
+    finally:
+        server.shutdown()
+    import os
+
+    if os.environ.get("BENCH_VERBOSE"):
+        for path, status, size in seen:
+            print(f"  {status} {size:>7} {path}")
+    return len(seen), sum(1 for _, status, _ in seen if status == 304), sum(size for _, _, size in seen)

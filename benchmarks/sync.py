@@ -319,7 +319,17 @@ def main() -> None:
             raise SystemExit("set BENCH_DATABASE_URL to a PostgreSQL database")
         server_figures(pg)
         return
-    emit("app_shell_gzip_bytes", shell_bytes(), "B")
+    from benchmarks import phone
+
+    shell = shell_bytes()
+    emit("app_shell_gzip_bytes", shell, "B")
+    emit("shell_gzip", shell, "B")
+    if Path(CHROMIUM).exists():
+        with bench_app(None) as app:
+            requests, revalidated, sent = phone.cold_load_requests(app, PASSWORD, CHROMIUM)
+        emit("cold_load_requests", requests, "requests")
+        emit("cold_load_revalidated", revalidated, "requests")
+        emit("cold_load_body_bytes", sent, "B")
     original = _photo_4000x3000()
     emit("photo_original_bytes", len(original), "B")
     resized = resize_in_chromium(original)
@@ -328,8 +338,6 @@ def main() -> None:
         emit("photo_resized_bytes", len(resized), "B")
         emit("photo_resized_long_edge", max(image.size), "px")
         emit("photo_size_ratio", len(original) / len(resized), "x")
-    from benchmarks import phone
-
     phone.photo_figures(emit, resize_in_chromium)
     photos = [_variant(resized or original, n) for n in range(10)]
     wire, payload = wire_overhead(photos)

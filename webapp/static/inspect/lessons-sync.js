@@ -48,6 +48,9 @@ export function records() {
 
 /** The signed-in user's role as last seen ("researcher", "inspector" …), asking the server when unknown. */
 export async function role() {
+  // Asked at start (app.js): no second GET /api/v1/me.
+  const signedIn = outbox.state().user;
+  if (signedIn) return signedIn.role;
   const known = await db.getMeta(db.userKey(ROLE_KEY), null);
   if (known) return known;
   if (navigator.onLine === false) return null;
