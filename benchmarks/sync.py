@@ -298,10 +298,10 @@ def server_figures(database_url: str) -> None:
             "DUDAO_SESSION_COOKIE_SECURE": "false",
             "DUDAO_STORAGE_DIR": f"{tmp}/photos",
         }
-        with serving.gunicorn(env) as (base, master), app.app_context():
+        with serving.gunicorn(env) as (base, server), app.app_context():
             session = serving.signed_in_session(base, "bench", PASSWORD)
             school_id = app.config["_bench_school"]
-            run = serving.ingest(base, master, session, school_id, clients=16, seconds=10)
+            run = serving.ingest(base, server.pid, session, school_id, clients=16, seconds=10)
             emit("ingest_pg_16_clients", run["rate"], "visit-syncs/s")
             emit("cpu_per_visit_sync", run["cpu_ms"], "ms")
             emit("cpu_per_visit_sync_app", run["app_ms"], "ms")
