@@ -12,6 +12,7 @@ import pytest
 
 from webapp.visits.models import ItemResult, Photo, Visit
 
+from .conftest import PASSWORD, PHONE
 from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
     download,
     first,
@@ -140,8 +141,6 @@ def sign_out(phone: Any, server: Any) -> None:
 
 def sign_in_app(phone: Any, server: Any, username: str) -> Any:
     """Sign in on the same browser and open the offline app; returns the page."""
-    from .conftest import PASSWORD
-
     page = phone.new_page()
     page.set_default_timeout(20_000)
     page.goto(server.url + "/login?next=/inspect/")
@@ -323,4 +322,41 @@ def test_a_dropped_link_mid_photo_resumes_from_the_servers_offset(browser, serve
     # Then attached by its hash: one small JSON PUT, no second copy of the bytes.
     assert server.count("PUT", "/photos/") == 1 and rows(Photo, visit_id=visit_id, sha256=kept["sha"]) == 1
     assert not errors, errors
+    phone.close()
+
+
+def test_storage_not_persistent_offers_to_ask_again(browser, serve, world):  # noqa: F811
+    server = serve()
+    phone = browser.new_context(**PHONE)
+    # A browser that refuses until it does not (as after installing to the home screen).
+    phone.add_init_script(
+        """(() => {
+            let granted = false;
+            const asks = [];
+            navigator.storage.persisted = async () => granted;
+            navigator.storage.persist = async () => { asks.push(Date.now()); return granted; };
+            window.__storage = { grant: () => { granted = true; }, asks };
+        })();"""
+    )
+    page = phone.new_page()
+    page.goto(server.url + "/login?next=/inspect/")
+    page.fill("#username", world["inspector"].username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inspect/")
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+    line = page.locator(".status-card .storage")
+    line.locator("button.persist").wait_for()
+    assert "尚未允许持久保存" in line.inner_text() and "添加到主屏幕" in line.inner_text()
+    assert page.evaluate("window.__storage.asks.length") == 1  # asked once by itself
+    page.reload()
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+    page.locator(".status-card .storage button.persist").wait_for()
+    assert page.evaluate("window.__storage.asks.length") == 0  # a new page: not asked again unprompted
+    page.evaluate("window.__storage.grant()")
+    page.locator(".status-card .storage button.persist").click()
+    page.locator(".status-card .storage.ok-text").wait_for()
+    assert page.locator(".status-card .storage").inner_text() == "离线数据已设为持久保存。"
     phone.close()
