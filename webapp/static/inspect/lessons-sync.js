@@ -10,7 +10,7 @@
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
-import { localToday } from "./lessons-count.js";
+import { localToday, tally } from "./lessons-count.js";
 import { upload } from "./visits-sync.js";
 
 const { S } = db;
@@ -174,20 +174,50 @@ export async function photosOf(activityId) {
   return (await db.all(S.activityPhotos, "activity_id", activityId)).filter((p) => !p.deleted);
 }
 
+/** The fields that decide how a record counts (kept as the bundle's copy of it). */
+const COUNTED_FIELDS = ["kind", "form", "occurred_on", "school_id", "is_deleted"];
+/** The server sends at most this many records (the newest); older ones stay on the server only. */
+export const RECORD_LIMIT = 2000;
+
+/** Whether the server's standing counts records the bundle did not send (older ones). */
+function missingFromCounts(data, serverRecords) {
+  const schools = new Map(data.schools.map((school) => [school.id, school]));
+  return data.quotas.some((quota) => {
+    if (!quota.standing) return false;
+    const { counted, apart } = tally(quota, serverRecords, schools);
+    return quota.standing.done + quota.standing.apart > counted + apart;
+  });
+}
+
 /**
- * Download the bundle and merge the server's records: a record with a change not yet
- * confirmed by the server keeps the phone's version. Returns the outcome.
+ * Download the bundle (If-None-Match: 304 when nothing changed) and merge the server's
+ * records: a record with a change not yet confirmed by the server keeps the phone's version.
+ * Every record remembers the server's copy of it at that moment (`bundle_copy`, `bundle_write_id`):
+ * progress is the server's standing plus what changed on the phone since. Returns the outcome.
  */
 export async function refreshBundle() {
-  const outcome = await outbox.call("GET", "/api/v1/researcher/bundle");
-  if (outcome.type !== "ok") return outcome;
+  const known = await bundle();
+  const headers = known && known.etag ? { "If-None-Match": known.etag } : {};
+  const outcome = await outbox.call("GET", "/api/v1/researcher/bundle", { headers });
+  if (outcome.type !== "ok" || outcome.status === 304) return outcome;
   const { records: serverRecords, ...rest } = outcome.body;
+  const value = {
+    ...rest,
+    etag: outcome.etag || null,
+    older_not_on_phone: serverRecords.length >= RECORD_LIMIT || missingFromCounts(rest, serverRecords),
+    downloaded_at: new Date().toISOString(),
+  };
   await db.transaction([S.activities, S.meta], "readwrite", async (s) => {
-    await db.req(s[S.meta].put({ key: db.userKey(BUNDLE_KEY), value: { ...rest, downloaded_at: new Date().toISOString() } }));
+    await db.req(s[S.meta].put({ key: db.userKey(BUNDLE_KEY), value }));
     for (const record of serverRecords) {
       const local = await db.req(s[S.activities].get(record.id));
-      if (local && local.write_id !== local.synced_write_id) continue;
-      await db.req(s[S.activities].put({ ...(local || {}), ...record, synced_write_id: record.write_id }));
+      const copy = Object.fromEntries(COUNTED_FIELDS.map((name) => [name, record[name]]));
+      const seen = { bundle_copy: copy, bundle_write_id: record.write_id };
+      if (local && local.write_id !== local.synced_write_id) {
+        await db.req(s[S.activities].put({ ...local, ...seen }));
+        continue;
+      }
+      await db.req(s[S.activities].put({ ...(local || {}), ...record, synced_write_id: record.write_id, ...seen }));
     }
   });
   return outcome;

@@ -181,12 +181,14 @@ export async function call(method, url, options = {}) {
   await noteContact();
   const error = (data && data.error) || {};
   const status = response.status;
+  // Asked with If-None-Match and unchanged: what the phone holds is current.
+  if (status === 304) return { type: "ok", status, body: null, etag: response.headers.get("ETag") };
   if (status >= 200 && status < 300) {
     // A 200 that is not our JSON is a captive portal or proxy page, not the server.
     if (data === null) {
       return { type: "transient", status, code: "not_json", busy: true, message: "网络被拦截（不是服务器的回答）。" };
     }
-    return { type: "ok", status, body: data };
+    return { type: "ok", status, body: data, etag: response.headers.get("ETag") };
   }
   if (status === 401) return { type: "auth", message: error.message || "请先登录。" };
   if (status === 400 && error.code === "csrf_failed") return { type: "csrf" };
