@@ -219,21 +219,30 @@ def test_records_from_before_owners_are_adopted_by_the_first_user(browser, serve
     visit_id = world["visit_id"]
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, visit_id)
-    # As an older version of the app left them: no owner on the records.
+    # As an older version of the app left them: no owner on the records (changed with the app closed,
+    # so nothing it still does can stamp them again).
+    page.goto(server.url + "/manifest.webmanifest")
     page.evaluate(
-        """async () => {
-            const db = window.dudao.db;
-            await db.transaction(["visits", "meta"], "readwrite", async (s) => {
-                for (const visit of await db.req(s.visits.getAll())) {
-                    delete visit.owner;
-                    await db.req(s.visits.put(visit));
-                }
-                await db.req(s.meta.delete("owners_adopted"));
-                await db.req(s.meta.delete("owner"));
-            }, true);
-        }"""
+        """() => new Promise((resolve, reject) => {
+            const open = indexedDB.open("dudao");
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+                const tx = open.result.transaction(["visits", "meta"], "readwrite");
+                const visits = tx.objectStore("visits");
+                visits.getAll().onsuccess = (event) => {
+                    for (const visit of event.target.result) {
+                        delete visit.owner;
+                        visits.put(visit);
+                    }
+                };
+                tx.objectStore("meta").delete("owners_adopted");
+                tx.objectStore("meta").delete("owner");
+                tx.oncomplete = () => { open.result.close(); resolve(); };
+                tx.onerror = () => reject(tx.error);
+            };
+        })"""
     )
-    page.reload()
+    page.goto(server.url + "/inspect/")
     page.wait_for_function("window.dudao !== undefined")
     page.evaluate("window.dudao.ready")
     page.locator('[data-banner="adopted"]').wait_for()

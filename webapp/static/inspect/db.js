@@ -271,10 +271,11 @@ export async function restoreOwner() {
  * The signed-in user (from the server). Records with no owner yet (made before owners
  * existed) are adopted by the first user who signs in; returns how many were adopted.
  * @param {number|string} userId
- * @returns {Promise<{changed: boolean, adopted: number}>}
+ * @returns {Promise<{changed: boolean, adopted: number}>} changed: another user's records were the ones shown
  */
 export async function setOwner(userId) {
-  const changed = owner !== userId;
+  // From nobody (a first sign-in) is no change: nothing of anyone else's was shown.
+  const changed = owner !== null && owner !== userId;
   owner = userId;
   const adopted = await transaction([...OWNED, S.meta], "readwrite", async (s) => {
     await req(s[S.meta].put({ key: "owner", value: userId }));
