@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -81,6 +83,13 @@ def test_the_shell_preloads_its_start_up_modules_and_precaches_only_what_it_uses
     # htmx is for the server-rendered pages, never the shell.
     worker = client.get("/sw.js").get_data(as_text=True)
     assert "htmx" not in worker and '"no-cache"' in worker and '"reload"' not in worker
+    # Each file is listed with the hash of what the server serves: the worker takes the page's
+    # HTTP-cached copy only when it is this version's (no second download, never a stale file).
+    listed = json.loads(re.search(r"const PRECACHE = (\[.*?\]);\n", worker).group(1))
+    assert len(listed) > 20
+    for path, sha in listed:
+        with client.get(path) as served:
+            assert hashlib.sha256(served.data).hexdigest()[:16] == sha, path
     # The service worker's revalidation of an unchanged shell costs no body.
     again = client.get("/inspect/", headers={"If-None-Match": page.headers["ETag"]})
     assert again.status_code == 304 and not again.data

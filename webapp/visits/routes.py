@@ -128,18 +128,51 @@ def manifest_data() -> dict[str, Any]:
 
 def precache_urls() -> list[str]:
     """What the service worker stores at install: the shell page, its files and the manifest."""
-    static = [url_for("static", filename=name) for name in shell_static_files(str(current_app.static_folder))]
-    return [url_for("visits.shell"), url_for("visits.manifest"), *static]
+    return [url for url, _ in precache_entries()]
+
+
+def _short_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def precache_entries() -> list[tuple[str, str]]:
+    """(url, sha256 prefix of its body) for everything the service worker precaches.
+
+    The worker takes a file from the browser's HTTP cache when its hash is this one (the
+    page has usually just loaded it: no second request), and from the network otherwise.
+    """
+    static = str(current_app.static_folder)
+    entries = [
+        (url_for("visits.shell"), _short_hash(shell_page().encode())),
+        (url_for("visits.manifest"), _short_hash(manifest_body().encode())),
+    ]
+    for name in shell_static_files(static):
+        entries.append((url_for("static", filename=name), _static_hash(static, name)))
+    return entries
+
+
+@lru_cache(maxsize=256)
+def _static_hash(static_folder: str, name: str) -> str:
+    return _short_hash((Path(static_folder) / name).read_bytes())
+
+
+def shell_page() -> str:
+    """The shell's HTML (the same for everyone)."""
+    static = str(current_app.static_folder)
+    preload = startup_modules(static)[1:]  # app.js itself is the page's module script
+    return render_template("visits/shell.html", version=shell_version(), css=_css_of(static), preload=preload)
+
+
+def manifest_body() -> str:
+    """The manifest as served."""
+    return json.dumps(manifest_data(), ensure_ascii=False, indent=1)
 
 
 @bp.route("/inspect/")
 @roles_required("inspector", "researcher")
 def shell() -> Response:
     """The offline app shell (inspectors, and 教研员 for their lesson log; identical for all)."""
-    static = str(current_app.static_folder)
-    preload = startup_modules(static)[1:]  # app.js itself is the page's module script
-    page = render_template("visits/shell.html", version=shell_version(), css=_css_of(static), preload=preload)
-    response = Response(page)
+    response = Response(shell_page())
     # Browsers and the service worker revalidate it: the same for every user, so its
     # version is its ETag and an unchanged shell answers 304 without a body.
     response.headers["Cache-Control"] = "no-cache"
@@ -150,7 +183,7 @@ def shell() -> Response:
 @bp.route("/sw.js")
 def service_worker() -> Response:
     """The service worker, served from the site root so its scope can be ``/``."""
-    body = render_template("visits/sw.js", version=shell_version(), precache=precache_urls())
+    body = render_template("visits/sw.js", version=shell_version(), precache=precache_entries())
     response = Response(body, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     # Browsers check for a new worker on each visit; an HTTP-cached copy would delay updates.
@@ -161,7 +194,6 @@ def service_worker() -> Response:
 @bp.route("/manifest.webmanifest")
 def manifest() -> Response:
     """The web app manifest: install to the home screen as 督导随行."""
-    body = json.dumps(manifest_data(), ensure_ascii=False, indent=1)
-    response = Response(body, mimetype="application/manifest+json")
+    response = Response(manifest_body(), mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
     return response
