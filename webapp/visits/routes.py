@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from markupsafe import Markup
 
 from ..auth.policy import roles_required
@@ -37,19 +38,37 @@ SHELL_STATIC = (
 THEME_COLOR = "#1f5f8b"
 
 
-def _htmx_files(static_folder: Path) -> list[str]:
-    """The bundled htmx (its file name carries its version)."""
-    return sorted(p.name for p in static_folder.glob("htmx-*.min.js"))
-
-
 def shell_modules(static_folder: str) -> list[str]:
     """The app's ES modules (static/inspect/*.js), as paths under the static folder."""
     return sorted(f"inspect/{p.name}" for p in (Path(static_folder) / "inspect").glob("*.js"))
 
 
 def shell_static_files(static_folder: str) -> list[str]:
-    """Every static file of the shell, as paths under the static folder."""
-    return [*SHELL_STATIC, *shell_modules(static_folder), *_htmx_files(Path(static_folder))]
+    """Every static file of the shell, as paths under the static folder (htmx is not one: the shell never uses it)."""
+    return [*SHELL_STATIC, *shell_modules(static_folder)]
+
+
+#: A static import of a sibling module (``import … from "./x.js"``, ``import "./x.js"``); not ``import()``.
+_STATIC_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;'"()]*?["']\./([\w.-]+\.js)["']""", re.MULTILINE)
+
+
+@lru_cache(maxsize=4)
+def startup_modules(static_folder: str) -> tuple[str, ...]:
+    """The modules app.js loads before it can start (its static imports, transitively), app.js first.
+
+    The shell names them in <link rel="modulepreload">, so the browser fetches them all at
+    once instead of discovering them one import level at a time.
+    """
+    folder = Path(static_folder) / "inspect"
+    seen: list[str] = []
+    todo = ["app.js"]
+    while todo:
+        name = todo.pop(0)
+        if name in seen or not (folder / name).exists():
+            continue
+        seen.append(name)
+        todo.extend(_STATIC_IMPORT.findall((folder / name).read_text(encoding="utf-8")))
+    return tuple(f"inspect/{name}" for name in seen)
 
 
 @lru_cache(maxsize=4)
@@ -109,25 +128,62 @@ def manifest_data() -> dict[str, Any]:
 
 def precache_urls() -> list[str]:
     """What the service worker stores at install: the shell page, its files and the manifest."""
-    static = [url_for("static", filename=name) for name in shell_static_files(str(current_app.static_folder))]
-    return [url_for("visits.shell"), url_for("visits.manifest"), *static]
+    return [url for url, _ in precache_entries()]
+
+
+def _short_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def precache_entries() -> list[tuple[str, str]]:
+    """(url, sha256 prefix of its body) for everything the service worker precaches.
+
+    The worker takes a file from the browser's HTTP cache when its hash is this one (the
+    page has usually just loaded it: no second request), and from the network otherwise.
+    """
+    static = str(current_app.static_folder)
+    entries = [
+        (url_for("visits.shell"), _short_hash(shell_page().encode())),
+        (url_for("visits.manifest"), _short_hash(manifest_body().encode())),
+    ]
+    for name in shell_static_files(static):
+        entries.append((url_for("static", filename=name), _static_hash(static, name)))
+    return entries
+
+
+@lru_cache(maxsize=256)
+def _static_hash(static_folder: str, name: str) -> str:
+    return _short_hash((Path(static_folder) / name).read_bytes())
+
+
+def shell_page() -> str:
+    """The shell's HTML (the same for everyone)."""
+    static = str(current_app.static_folder)
+    preload = startup_modules(static)[1:]  # app.js itself is the page's module script
+    return render_template("visits/shell.html", version=shell_version(), css=_css_of(static), preload=preload)
+
+
+def manifest_body() -> str:
+    """The manifest as served."""
+    return json.dumps(manifest_data(), ensure_ascii=False, indent=1)
 
 
 @bp.route("/inspect/")
 @roles_required("inspector", "researcher")
 def shell() -> Response:
     """The offline app shell (inspectors, and 教研员 for their lesson log; identical for all)."""
-    css = _css_of(str(current_app.static_folder))
-    response = Response(render_template("visits/shell.html", version=shell_version(), css=css))
-    # The service worker refetches it on update; browsers must not keep stale copies.
+    response = Response(shell_page())
+    # Browsers and the service worker revalidate it: the same for every user, so its
+    # version is its ETag and an unchanged shell answers 304 without a body.
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    response.set_etag(shell_version())
+    return response.make_conditional(request)
 
 
 @bp.route("/sw.js")
 def service_worker() -> Response:
     """The service worker, served from the site root so its scope can be ``/``."""
-    body = render_template("visits/sw.js", version=shell_version(), precache=precache_urls())
+    body = render_template("visits/sw.js", version=shell_version(), precache=precache_entries())
     response = Response(body, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     # Browsers check for a new worker on each visit; an HTTP-cached copy would delay updates.
@@ -138,7 +194,6 @@ def service_worker() -> Response:
 @bp.route("/manifest.webmanifest")
 def manifest() -> Response:
     """The web app manifest: install to the home screen as 督导随行."""
-    body = json.dumps(manifest_data(), ensure_ascii=False, indent=1)
-    response = Response(body, mimetype="application/manifest+json")
+    response = Response(manifest_body(), mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -4,8 +4,9 @@
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
+import * as visitsSync from "./visits-sync.js";
 import { config, state } from "./state.js";
-import { bar, h, online, reloadBanner, root, when } from "./ui.js";
+import { bar, h, online, reloadBanner, root, toast, when } from "./ui.js";
 
 async function localCounts(visitId) {
   const [results, pics] = await Promise.all([db.resultsOf(visitId), db.photosOf(visitId)]);
@@ -18,7 +19,7 @@ async function localCounts(visitId) {
 export async function drawStatus(el, visitId, summaries) {
   const all = summaries || (await outbox.summary());
   const s = all.get(visitId) || { pending: 0, failed: 0, syncing: false, errors: [], waiting: null };
-  const receipt = await outbox.receiptOf(visitId);
+  const receipt = await visitsSync.receiptOf(visitId);
   let label = "已同步";
   let kind = "ok";
   if (s.failed) [label, kind] = ["失败", "bad"];
@@ -28,10 +29,17 @@ export async function drawStatus(el, visitId, summaries) {
   if (s.pending && !s.failed) parts.push(h("span", { class: "meta" }, ` ${s.pending} 条待上传`));
   if (s.waiting && !s.syncing) parts.push(h("p", { class: "meta waiting" }, `等待重试：${s.waiting}`));
   if (s.failed) {
-    const reasons = [...new Set(s.errors.map((e) => e.message))];
+    const reasons = new Map(); // one line per message, with where to change it
+    for (const e of s.errors) if (!reasons.has(e.message) || (e.edit && !reasons.get(e.message))) reasons.set(e.message, e.edit);
     parts.push(
-      h("ul", { class: "failures" }, reasons.map((m) => h("li", { class: "failure" }, m))),
-      h("p", { class: "meta" }, "被服务器拒绝的记录仍保存在手机上：改正该项后会重新提交，也可以点“重试”。"),
+      h(
+        "ul",
+        { class: "failures" },
+        [...reasons].map(([message, edit]) =>
+          h("li", { class: "failure" }, message, edit ? h("button", editProps(edit), "修改") : null),
+        ),
+      ),
+      h("p", { class: "meta" }, "暂停发送的记录仍保存在手机上：改正后会重新提交，也可以点“重试”；同一记录中不受影响的内容照常上传。"),
       h("button", { class: "button small retry", type: "button", onclick: () => outbox.retry(visitId) }, "重试"),
     );
   }
@@ -49,6 +57,28 @@ export async function drawStatus(el, visitId, summaries) {
     );
   }
   el.replaceChildren(...parts);
+}
+
+function editProps(edit) {
+  return { class: "button small edit-failed", type: "button", onclick: () => goEdit(edit) };
+}
+
+/** Open the page where a parked entry can be changed, and bring its item into view. */
+function goEdit(edit) {
+  if (location.hash !== edit.href) location.hash = edit.href;
+  if (!edit.item_id) return;
+  const started = Date.now();
+  const look = () => {
+    const card = root.querySelector(`[data-item-id="${CSS.escape(edit.item_id)}"]`);
+    if (card) {
+      card.scrollIntoView({ block: "center" });
+      const control = card.querySelector("button, input, textarea");
+      if (control) control.focus({ preventScroll: true });
+    } else if (Date.now() - started < 3000) {
+      setTimeout(look, 100);
+    }
+  };
+  look();
 }
 
 /** Draw every `.sync-line[data-visit-id]` on the page. */
@@ -104,19 +134,63 @@ export function statusCard() {
   const card = h("section", { class: "card status-card" }, h("p", { class: "meta last-contact" }, "上次连接服务器：…"));
   if (state.storageInfo) card.append(storageLine());
   drawContact();
+  drawOthers(card);
   return card;
+}
+
+/** A shared phone: say that other accounts' records wait here (never what they are). */
+async function drawOthers(card) {
+  const waiting = await db.othersWaiting().catch(() => 0);
+  if (!waiting) return;
+  card.append(
+    h("p", { class: "meta others-waiting" }, `本机还保存着其他账号的 ${waiting} 条待同步记录：该账号重新登录后会自动上传，请勿清除浏览器数据。`),
+  );
 }
 
 function storageLine() {
   const { persisted, free } = state.storageInfo;
   const low = typeof free === "number" && free < config.lowStorageBytes;
   if (persisted && !low) return h("p", { class: "meta storage ok-text" }, "离线数据已设为持久保存。");
-  const why = low ? `手机剩余空间不足（约 ${Math.max(0, Math.round(free / 1048576))} MB）` : "浏览器没有允许持久保存离线数据";
+  if (low) {
+    const mb = Math.max(0, Math.round(free / 1048576));
+    return h(
+      "p",
+      { class: "alert warn storage" },
+      `手机剩余空间不足（约 ${mb} MB），系统清理空间时可能删除未同步的记录。请清理手机空间，离开学校前务必联网同步，看到“已同步”再离开。`,
+    );
+  }
+  // Not persistent: something can be done about it, so say what and offer it.
   return h(
-    "p",
+    "div",
     { class: "alert warn storage" },
-    `${why}，系统清理空间时可能删除未同步的记录。离开学校前请务必联网同步，看到“已同步”再离开。`,
+    h(
+      "p",
+      {},
+      "浏览器尚未允许持久保存离线数据：手机空间紧张时，未同步的记录可能被系统清除。",
+      standalone() ? "" : "把督导随行“添加到主屏幕”后，浏览器通常会允许。",
+    ),
+    h("button", { class: "button small persist", type: "button", onclick: askPersist }, "申请持久保存"),
   );
+}
+
+/** Whether the app runs installed (from the home screen), where browsers grant persistence readily. */
+function standalone() {
+  return window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
+}
+
+async function askPersist() {
+  const granted = navigator.storage && navigator.storage.persist ? await navigator.storage.persist() : false;
+  await showStorage(granted);
+  if (!granted) toast("浏览器这次没有允许。请把督导随行添加到主屏幕并常用；在此之前请及时联网同步。", "warn");
+}
+
+async function showStorage(persisted) {
+  await db.setMeta("persisted", persisted);
+  await readStorage();
+  if (state.storageInfo) state.storageInfo.persisted = persisted; // the answer to persist() is what counts
+  for (const el of root.querySelectorAll(".status-card .storage")) el.replaceWith(storageLine());
+  const card = root.querySelector(".status-card");
+  if (state.storageInfo && card && !card.querySelector(".storage")) card.append(storageLine());
 }
 
 // --- service worker, storage, replay triggers -------------------------------------------
@@ -165,26 +239,32 @@ export async function readStorage() {
   }
 }
 
-/** Ask once for persistent storage (a browser may ask the user) and show the answer on the status card. */
+/**
+ * Ask for persistent storage when it can help (a browser may ask the user) and show the answer
+ * on the status card: the first time, and again once the app runs installed (browsers grant
+ * it to installed apps), which is also asked right after installing. Otherwise the card's
+ * button asks, with the reason, when the person chooses to.
+ */
 export async function checkStorage() {
   if (!navigator.storage) return;
   try {
     let persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
-    // Ask once: browsers remember the answer, and asking again can nag.
-    if (!persisted && navigator.storage.persist && !(await db.getMeta("persist_asked", false))) {
-      await db.setMeta("persist_asked", true);
+    const asked = await db.getMeta("persist_asked", null); // null, "browser" or "installed"
+    const now = standalone() ? "installed" : "browser";
+    if (!persisted && navigator.storage.persist && asked !== now && asked !== "installed") {
+      await db.setMeta("persist_asked", now);
       persisted = await navigator.storage.persist();
     }
-    await db.setMeta("persisted", persisted);
-    await readStorage();
-    if (state.storageInfo) state.storageInfo.persisted = persisted; // the answer to persist() is what counts
-    for (const el of root.querySelectorAll(".status-card .storage")) el.replaceWith(storageLine());
-    const card = root.querySelector(".status-card");
-    if (state.storageInfo && card && !card.querySelector(".storage")) card.append(storageLine());
+    await showStorage(persisted);
   } catch {
     /* not important enough to stop the app */
   }
 }
+
+// Just installed to the home screen: the moment a browser is most willing.
+window.addEventListener("appinstalled", () => {
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().then(showStorage, () => {});
+});
 
 /** Replay soon: now if online, and via Background Sync where the browser has it. */
 export function kick() {

@@ -16,30 +16,50 @@
 
 const VERSION = {{ version|tojson }};
 const CACHE = "dudao-shell-" + VERSION;
+/* [path, first 16 hex digits of the sha256 of its body] of each file of this version. */
 const PRECACHE = {{ precache|tojson }};
 const SHELL_URL = {{ url_for("visits.shell")|tojson }};
 const SHELL_PREFIX = SHELL_URL;
-const PRECACHED = new Set(PRECACHE.map((path) => new URL(path, self.location.origin).href));
+const PRECACHED = new Set(PRECACHE.map(([path]) => new URL(path, self.location.origin).href));
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
-      await Promise.all(
-        PRECACHE.map(async (path) => {
-          // "reload" skips the HTTP cache: the copy stored must be this version's.
-          const response = await fetch(new Request(path, { cache: "reload", credentials: "same-origin" }));
-          // A signed-out user is redirected to the login page: never store that as the shell.
-          if (!response.ok || response.redirected) {
-            throw new Error("precache failed for " + path + ": " + response.status);
-          }
-          await cache.put(path, response);
-        }),
-      );
+      await Promise.all(PRECACHE.map(([path, sha]) => precache(cache, path, sha)));
       await self.skipWaiting();
     })(),
   );
 });
+
+/**
+ * Store one file of this version. What the page has just loaded is in the browser's HTTP
+ * cache: taken from there ("force-cache", no request) when its hash is this version's, so
+ * nothing is downloaded twice; else asked from the server ("no-cache": revalidated).
+ */
+async function precache(cache, path, sha) {
+  const request = (mode) => new Request(path, { cache: mode, credentials: "same-origin" });
+  try {
+    const cached = await fetch(request("force-cache"));
+    if (cached.ok && !cached.redirected && (await shortHash(cached.clone())) === sha) {
+      await cache.put(path, cached);
+      return;
+    }
+  } catch (error) {
+    /* not in the HTTP cache, or unreadable: ask the server */
+  }
+  const response = await fetch(request("no-cache"));
+  // A signed-out user is redirected to the login page: never store that as the shell.
+  if (!response.ok || response.redirected) {
+    throw new Error("precache failed for " + path + ": " + response.status);
+  }
+  await cache.put(path, response);
+}
+
+async function shortHash(response) {
+  const digest = await crypto.subtle.digest("SHA-256", await response.arrayBuffer());
+  return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
