@@ -79,7 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from . import compression, errors, templating
+    from . import compression, errors, guard, templating
     from .auth import login as auth_login
     from .auth.routes import bp as auth_bp
     from .bureau import setup as bureau
@@ -104,3 +104,4 @@ def _register(app: Flask) -> None:
     register_lessons(app)
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_cli)
+    guard.init(app)  # last, as it puts itself first: before CSRF and every other hook
