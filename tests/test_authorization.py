@@ -117,6 +117,14 @@ CASES = [
         {**BUREAU_ONLY, "reviewer": 302, "admin": 302},
         data={},
     ),
+    # The batch sync: inspectors and 教研员 (each entry then checks its kind's role); an empty batch is 422.
+    Case(
+        "sync_api.sync_batch",
+        "POST",
+        "/api/v1/sync",
+        {**INSPECTOR_API, "inspector": 422, "researcher": 422},
+        json={"entries": []},
+    ),
     Case("lessons.coverage", "GET", "/lessons/bureau/coverage", BUREAU_ONLY),
     Case("lessons.export", "GET", "/lessons/bureau/export/ledger.xlsx", BUREAU_ONLY),
     Case("lessons.export", "GET", "/lessons/bureau/export/summary.csv", BUREAU_ONLY),

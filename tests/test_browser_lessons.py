@@ -57,7 +57,7 @@ def test_three_lessons_logged_offline_reach_the_bureau(browser, serve, world, tm
     server = serve()
     phone, page, errors = open_phone(browser, server, world.researcher.username)
     page.wait_for_selector("#lesson-progress")
-    until(page, "async () => !!(await window.dudao.db.getMeta('lessons_bundle'))")
+    until(page, "async () => !!(await window.dudao.db.getMeta(window.dudao.db.userKey('lessons_bundle')))")
     assert done_on_phone(page) == "0"
     no_sideways_scroll(page)
 

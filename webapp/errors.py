@@ -43,10 +43,15 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one error shape as JSON data (also one entry's answer in a sync batch)."""
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
 def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> Response:
     """Render an error as JSON or as a page, whichever the client wants."""
     if wants_json():
-        response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+        response = jsonify(error_body(code, message, fields))
     else:
         response = Response(render_template("error.html", status=status, message=message, fields=fields or {}))
     response.status_code = status

@@ -35,24 +35,26 @@ def bundle() -> Response:
     return jsonify(researcher_bundle(current_user))
 
 
+def activity_put_entry(activity_id: str, payload: Any) -> tuple[dict[str, Any], int]:
+    """PUT /activities/<id> as one write (also an ``activity_put`` entry of a sync batch): body and status."""
+    _check_uuid(activity_id)
+    data = load(ActivityWriteSchema(), payload)
+    activity, decision, created = save_activity(current_user, activity_id.lower(), data)
+    body = {
+        "activity": activity_as_dict(activity),
+        "write": {"id": data["write_id"], "decision": decision},
+        "receipt": receipt(activity),
+    }
+    return body, 201 if created else 200
+
+
 @bp.route("/activities/<activity_id>", methods=["PUT"])
 @roles_required("researcher")
 def put_activity(activity_id: str) -> tuple[Response, int]:
     """Create or edit a record by the phone's UUID; each write (its own UUID) applies once."""
-    _check_uuid(activity_id)
-    data = load(ActivityWriteSchema(), request.get_json(silent=True))
-
-    def action() -> tuple[dict[str, Any], bool]:
-        activity, decision, created = save_activity(current_user, activity_id.lower(), data)
-        body = {
-            "activity": activity_as_dict(activity),
-            "write": {"id": data["write_id"], "decision": decision},
-            "receipt": receipt(activity),
-        }
-        return body, created
-
-    body, created = committed(action)
-    return jsonify(body), 201 if created else 200
+    payload = request.get_json(silent=True)
+    body, status = committed(lambda: activity_put_entry(activity_id, payload))
+    return jsonify(body), status
 
 
 @bp.route("/activities/<activity_id>")

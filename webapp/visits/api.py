@@ -162,33 +162,39 @@ def school_bundle_view(school_id: int) -> Response:
     return jsonify(data)
 
 
+def visit_put_entry(visit_id: str, payload: Any) -> tuple[dict[str, Any], int]:
+    """PUT /visits/<id> as one write (also a ``visit_put`` entry of a sync batch): body and status."""
+    _check_uuid(visit_id)
+    data = load(VisitUpsertSchema(), payload)
+    visit, created = upsert_visit(current_user, visit_id, data)
+    return {"visit": visit_as_dict(visit), "receipt": receipt(visit)}, 201 if created else 200
+
+
+def results_post_entry(visit_id: str, payload: Any) -> tuple[dict[str, Any], int]:
+    """POST /visits/<id>/results as one write (also a ``results_post`` entry of a sync batch)."""
+    data = load(ResultBatchSchema(), payload)
+    visit = visit_for_inspector(current_user, visit_id, lock=True)
+    decisions = apply_result_writes(current_user, visit, data["writes"])
+    return {"writes": decisions, "receipt": receipt(visit)}, 200
+
+
 @bp.route("/visits/<visit_id>", methods=["PUT"])
 @roles_required("inspector")
 def put_visit(visit_id: str) -> tuple[Response, int]:
     """Create or update a visit by the phone's UUID (idempotent)."""
-    _check_uuid(visit_id)
-    data = load(VisitUpsertSchema(), _json_body())
-
-    def action() -> tuple[Visit, bool]:
-        return upsert_visit(current_user, visit_id, data)
-
-    visit, created = committed(action)
-    return jsonify({"visit": visit_as_dict(visit), "receipt": receipt(visit)}), 201 if created else 200
+    payload = _json_body()
+    # The answer is built before the commit, so nothing is read back after it.
+    body, status = committed(lambda: visit_put_entry(visit_id, payload))
+    return jsonify(body), status
 
 
 @bp.route("/visits/<visit_id>/results", methods=["POST"])
 @roles_required("inspector")
-def post_results(visit_id: str) -> Response:
+def post_results(visit_id: str) -> tuple[Response, int]:
     """Apply a batch of item edits, each exactly once."""
-    data = load(ResultBatchSchema(), _json_body())
-
-    def action() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        visit = visit_for_inspector(current_user, visit_id, lock=True)
-        decisions = apply_result_writes(current_user, visit, data["writes"])
-        return decisions, receipt(visit)
-
-    decisions, visit_receipt = committed(action)
-    return jsonify({"writes": decisions, "receipt": visit_receipt})
+    payload = _json_body()
+    body, status = committed(lambda: results_post_entry(visit_id, payload))
+    return jsonify(body), status
 
 
 @bp.route("/visits/<visit_id>/photos/<photo_id>", methods=["PUT"])

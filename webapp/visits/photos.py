@@ -16,7 +16,7 @@ from ..errors import AppError
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import LOCKED_STATES, Photo, Visit
-from .operations import iso, naive_utc, refresh_completeness
+from .operations import forget_tally, iso, naive_utc, refresh_completeness
 
 #: Copies served to browsers live a few minutes only.
 URL_SECONDS = 300
@@ -92,6 +92,7 @@ def store_photo(user: User, visit: Visit, photo_id: str, data: bytes, meta: dict
         duplicate.deleted_at = None
         duplicate.caption = meta["caption"]
         db.session.flush()
+        forget_tally(visit.id)
         refresh_completeness(visit)
         return duplicate, False
     photo = Photo(
@@ -117,6 +118,7 @@ def store_photo(user: User, visit: Visit, photo_id: str, data: bytes, meta: dict
     )
     db.session.add(photo)
     db.session.flush()
+    forget_tally(visit.id)
     refresh_completeness(visit)
     return photo, True
 
@@ -135,6 +137,7 @@ def delete_photo(visit: Visit, photo_id: str) -> None:
         raise AppError(409, f"visit_{visit.state}", LOCKED_STATES[visit.state] + "，不能删除照片。")
     photo.deleted_at = utcnow()
     db.session.flush()
+    forget_tally(visit.id)
     refresh_completeness(visit)
 
 

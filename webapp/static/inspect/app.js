@@ -14,7 +14,8 @@ import { lazy, onLeave, registerView, route, setDefaultView } from "./router.js"
 import { flushAll } from "./saving.js";
 import { config, state } from "./state.js";
 import { checkStorage, drawContact, readStorage, refreshSoon, registerServiceWorker } from "./status.js";
-import { clearBanner, errorText, h, online, reloadBanner, root, signedOut, updateNet } from "./ui.js";
+import { banner, clearBanner, errorText, h, online, reloadBanner, root, signedOut, updateNet } from "./ui.js";
+import * as visitsSync from "./visits-sync.js"; // visit headers, results and photos: registers their outbox senders
 import "./lessons.js"; // 教研员 lesson log: registers its views and outbox senders
 import "./review.js"; // 督导室 review: returned visits on the home screen, comments and tasks on the fill page
 
@@ -31,6 +32,7 @@ function listen() {
   outbox.events.addEventListener("receipt", refreshSoon);
   outbox.events.addEventListener("idle", refreshSoon);
   outbox.events.addEventListener("contact", () => drawContact());
+  outbox.events.addEventListener("owner", ownerChanged);
   outbox.events.addEventListener("auth", (event) => {
     if (event.detail.signed_in) clearBanner("auth");
     else signedOut();
@@ -54,11 +56,34 @@ function listen() {
   }, config.intervalMs);
 }
 
+/** Another person signed in on this phone (or old records were adopted): show their records only. */
+function ownerChanged(event) {
+  const { user, changed, adopted } = event.detail;
+  if (adopted) banner("adopted", `本机原有的 ${adopted} 条记录已归入当前账号（${user.display_name}）。`, "ok", [], 15000);
+  if (changed && starting === null) {
+    state.current = null;
+    location.hash = "#/";
+    route();
+  }
+}
+
+/** Who is signed in, before the first draw (so nobody sees another person's records); offline, the last user. */
+async function whoIsSignedIn() {
+  await db.restoreOwner();
+  if (!online()) return;
+  // A slow link must not keep the app closed: after a moment draw for the last user, switch if the answer differs.
+  const late = new Promise((resolve) => setTimeout(resolve, config.sessionWaitMs || 2500));
+  await Promise.race([outbox.checkSession(), late]);
+}
+
+let starting = true;
+
 async function start() {
   updateNet();
   state.deviceId = await db.deviceId();
   listen();
-  await readStorage();
+  await Promise.all([readStorage(), whoIsSignedIn()]);
+  starting = null;
   try {
     await route();
   } finally {
@@ -66,10 +91,7 @@ async function start() {
     registerServiceWorker();
   }
   checkStorage();
-  if (online()) {
-    await outbox.checkSession();
-    outbox.replay({ force: true });
-  }
+  if (online()) outbox.replay({ force: true });
 }
 
 const ready = start().catch((error) => {
@@ -83,6 +105,7 @@ window.dudao = {
   replayNow: () => outbox.replay({ force: true }),
   flush: () => flushAll(),
   outbox,
+  visitsSync,
   db,
   config,
   state,

@@ -12,6 +12,13 @@
 //   activities  {id, kind, occurred_on, school_id, …, write_id, edited_at, synced_write_id}   教研员 records (v2)
 //   activity_photos {id, activity_id, blob, sha256, caption, …, uploaded, deleted}           their photos (v2)
 //
+// Owners: a phone may be shared. Records of the stores in OWNED carry `owner`, the id
+// of the user who recorded (or downloaded) them; every read through this module sees
+// only the current owner's records (`setOwner`, from the signed-in user) and every
+// write stamps new records with it. Another user neither sees nor sends them: they
+// wait until their owner signs in again. Records from before owners existed are
+// adopted by the first user who signs in (`setOwner` says how many).
+//
 // iOS Safari closes IndexedDB connections under memory pressure (and after the
 // app was in the background); a transaction then throws InvalidStateError or
 // "UnknownError: Connection to Indexed Database server lost". Every operation
@@ -33,6 +40,10 @@ export const S = Object.freeze({
   activities: "activities",
   activityPhotos: "activity_photos",
 });
+
+/** Stores whose records belong to the user who made them. */
+const OWNED = new Set([S.visits, S.results, S.photos, S.outbox, S.receipts, S.activities, S.activityPhotos]);
+let owner = null; // the signed-in user's id (or the last one seen, offline)
 
 /** Fired on `events`: "versionchange" when a newer app version needs the database. */
 export const events = new EventTarget();
@@ -135,7 +146,7 @@ export function req(request) {
   });
 }
 
-function run(db, names, mode, body) {
+function run(db, names, mode, body, raw = false) {
   return new Promise((resolve, reject) => {
     // Throws InvalidStateError at once if the connection is closing: caught by the executor.
     const tx = db.transaction(names, mode);
@@ -146,7 +157,10 @@ function run(db, names, mode, body) {
       if (!failed) reject(tx.error || new DOMException("事务已中止", "AbortError"));
     };
     const stores = {};
-    for (const name of names) stores[name] = tx.objectStore(name);
+    for (const name of names) {
+      const store = tx.objectStore(name);
+      stores[name] = !raw && OWNED.has(name) ? ownedStore(store) : store;
+    }
     let out;
     try {
       out = body(stores, tx);
@@ -188,11 +202,11 @@ function run(db, names, mode, body) {
  * @param {(stores: Record<string, IDBObjectStore>, tx: IDBTransaction) => T|Promise<T>} body
  * @returns {Promise<T>}
  */
-export async function transaction(names, mode, body) {
+export async function transaction(names, mode, body, raw = false) {
   for (let attempt = 1; ; attempt += 1) {
     try {
       const db = await connection();
-      return await run(db, names, mode, body);
+      return await run(db, names, mode, body, raw);
     } catch (error) {
       if (attempt === 1 && isClosedConnection(error)) {
         dropConnection();
@@ -201,6 +215,95 @@ export async function transaction(names, mode, body) {
       throw error;
     }
   }
+}
+
+// --- owners -------------------------------------------------------------------
+
+function mine(record) {
+  return (record.owner ?? null) === owner;
+}
+
+/** A request-like object (for `req`) whose result is `pick(request.result)`. */
+function filtered(request, pick) {
+  const out = { result: undefined, error: null, onsuccess: null, onerror: null };
+  request.onsuccess = (event) => {
+    out.result = pick(request.result);
+    if (out.onsuccess) out.onsuccess(event);
+  };
+  request.onerror = (event) => {
+    out.error = request.error;
+    if (out.onerror) out.onerror(event);
+  };
+  return out;
+}
+
+function readers(source) {
+  return {
+    get: (key) => filtered(source.get(key), (r) => (r && mine(r) ? r : undefined)),
+    getAll: (query) => filtered(source.getAll(query), (rows) => rows.filter(mine)),
+  };
+}
+
+/** An object store seen as the current owner: others' records are absent, new ones are stamped. */
+function ownedStore(store) {
+  const stamp = (value) => ({ ...value, owner: value.owner === undefined ? owner : value.owner });
+  return {
+    ...readers(store),
+    put: (value, key) => store.put(stamp(value), key),
+    add: (value, key) => store.add(stamp(value), key),
+    delete: (key) => store.delete(key),
+    index: (name) => readers(store.index(name)),
+  };
+}
+
+/** The user whose records are shown and sent (null before anyone signed in). */
+export function currentOwner() {
+  return owner;
+}
+
+/** At start: the last signed-in user owns what is shown until the server says who is signed in. */
+export async function restoreOwner() {
+  owner = await getMeta("owner", null);
+  return owner;
+}
+
+/**
+ * The signed-in user (from the server). Records with no owner yet (made before owners
+ * existed) are adopted by the first user who signs in; returns how many were adopted.
+ * @param {number|string} userId
+ * @returns {Promise<{changed: boolean, adopted: number}>}
+ */
+export async function setOwner(userId) {
+  const changed = owner !== userId;
+  owner = userId;
+  const adopted = await transaction([...OWNED, S.meta], "readwrite", async (s) => {
+    await req(s[S.meta].put({ key: "owner", value: userId }));
+    if (await req(s[S.meta].get("owners_adopted"))) return 0;
+    await req(s[S.meta].put({ key: "owners_adopted", value: userId }));
+    let n = 0;
+    for (const name of OWNED) {
+      for (const record of await req(s[name].getAll())) {
+        if (record.owner !== undefined && record.owner !== null) continue;
+        await req(s[name].put({ ...record, owner: userId }));
+        if (name !== S.receipts) n += 1;
+      }
+    }
+    return n;
+  }, true);
+  return { changed, adopted };
+}
+
+/** How many outbox entries of other users wait on this phone (their content is not shown). */
+export function othersWaiting() {
+  return transaction([S.outbox], "readonly", async (s) => {
+    const rows = await req(s[S.outbox].getAll());
+    return rows.filter((r) => !mine(r)).length;
+  }, true);
+}
+
+/** A meta key that is the current user's own (their role, their bundle). */
+export function userKey(key) {
+  return `${key}@${owner ?? ""}`;
 }
 
 /** One record by key (undefined when absent). */

@@ -3,6 +3,7 @@
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
+import * as visitsSync from "./visits-sync.js";
 import * as photos from "./photos.js";
 import { itemsOf } from "./checks.js";
 import { config, state } from "./state.js";
@@ -141,7 +142,7 @@ function captionChanged(photo, caption) {
     setTimeout(async () => {
       captionTimers.delete(photo.id);
       // Typing keeps the upload waiting a little, so the caption goes with it.
-      const updated = await outbox.updatePhoto(photo.id, { caption, hold_until: Date.now() + config.photoHoldMs });
+      const updated = await visitsSync.updatePhoto(photo.id, { caption, hold_until: Date.now() + config.photoHoldMs });
       if (updated) photo.caption = caption;
       setTimeout(kick, config.photoHoldMs + 100);
     }, config.saveDelayMs),
@@ -156,7 +157,7 @@ async function releasePhoto(photo, input) {
     captionTimers.delete(photo.id);
     changes.caption = input.value;
   }
-  const updated = await outbox.updatePhoto(photo.id, changes);
+  const updated = await visitsSync.updatePhoto(photo.id, changes);
   if (updated) photo.caption = updated.caption;
   kick();
 }
@@ -176,7 +177,7 @@ async function addFiles(itemId, files) {
       }
       await ensureStarted(visitState);
       const position = photos.recentPosition();
-      const record = await outbox.addPhoto({
+      const record = await visitsSync.addPhoto({
         id: db.uuid(),
         visit_id: visitState.visit.id,
         item_id: itemId || null,
@@ -193,7 +194,7 @@ async function addFiles(itemId, files) {
         // Never wait for GPS: the photo is saved now; a position found in time goes with the upload.
         photos.currentPosition().then((found) => {
           if (found) {
-            outbox.updatePhoto(record.id, {
+            visitsSync.updatePhoto(record.id, {
               latitude: found.latitude,
               longitude: found.longitude,
               accuracy_m: found.accuracy_m,
@@ -218,7 +219,7 @@ async function addFiles(itemId, files) {
 async function deletePhoto(photo) {
   const visitState = state.current;
   if (!visitState || visitState.readOnly) return;
-  await outbox.removePhoto(photo.id);
+  await visitsSync.removePhoto(photo.id);
   visitState.photos = visitState.photos.filter((p) => p.id !== photo.id);
   await drawPhotos(photo.item_id || "");
   const item = photo.item_id && itemsOf(visitState.checklist).find((i) => i.id === photo.item_id);

@@ -1,7 +1,7 @@
 // The fill page: a visit's checklist grouped by section, one card per item with
 // its control (是/否/不适用, numbers with their threshold, text), observation and photos.
 
-import * as outbox from "./outbox.js";
+import * as visitsSync from "./visits-sync.js";
 import { numberProblem, standardText, unitOf } from "./checks.js";
 import { downloadVisit } from "./downloads.js";
 import { photoButtons, photoList } from "./fill-photos.js";
@@ -101,7 +101,7 @@ export async function showFill(visitId) {
       : h("a", { class: "button primary", href: `#/visit/${visitId}/submit`, id: "to-submit" }, "提交…"),
   );
   updateProgress();
-  if (online()) outbox.refreshReceipt(visitId).then(refreshSoon);
+  if (online()) visitsSync.refreshReceipt(visitId).then(refreshSoon);
 }
 
 function itemCard(item) {

@@ -37,7 +37,7 @@ const FIELDS = [
 
 /** The last bundle downloaded (schools, teachers, quotas …), or null. */
 export function bundle() {
-  return db.getMeta(BUNDLE_KEY, null);
+  return db.getMeta(db.userKey(BUNDLE_KEY), null);
 }
 
 /** Every record on the phone. */
@@ -47,17 +47,17 @@ export function records() {
 
 /** The signed-in user's role as last seen ("researcher", "inspector" …), asking the server when unknown. */
 export async function role() {
-  const known = await db.getMeta(ROLE_KEY, null);
+  const known = await db.getMeta(db.userKey(ROLE_KEY), null);
   if (known) return known;
   if (navigator.onLine === false) return null;
   const session = await outbox.checkSession();
   if (session.type !== "ok") return null;
-  await db.setMeta(ROLE_KEY, session.body.user.role);
+  await db.setMeta(db.userKey(ROLE_KEY), session.body.user.role);
   return session.body.user.role;
 }
 
 outbox.events.addEventListener("auth", (event) => {
-  if (event.detail.signed_in && event.detail.user) db.setMeta(ROLE_KEY, event.detail.user.role).catch(() => {});
+  if (event.detail.signed_in && event.detail.user) db.setMeta(db.userKey(ROLE_KEY), event.detail.user.role).catch(() => {});
 });
 
 /** A new, empty record of `kind` for today. */
@@ -179,7 +179,7 @@ export async function refreshBundle() {
   if (outcome.type !== "ok") return outcome;
   const { records: serverRecords, ...rest } = outcome.body;
   await db.transaction([S.activities, S.meta], "readwrite", async (s) => {
-    await db.req(s[S.meta].put({ key: BUNDLE_KEY, value: { ...rest, downloaded_at: new Date().toISOString() } }));
+    await db.req(s[S.meta].put({ key: db.userKey(BUNDLE_KEY), value: { ...rest, downloaded_at: new Date().toISOString() } }));
     for (const record of serverRecords) {
       const local = await db.req(s[S.activities].get(record.id));
       if (local && local.write_id !== local.synced_write_id) continue;
@@ -191,9 +191,12 @@ export async function refreshBundle() {
 
 // --- sending (the outbox calls these) ------------------------------------------------
 
-async function sendActivity(entry) {
-  const outcome = await outbox.write("PUT", `/api/v1/activities/${entry.visit_id}`, { json: entry.body });
-  if (outcome.type !== "ok") return outcome;
+function activityRequest([entry]) {
+  return { method: "PUT", url: `/api/v1/activities/${entry.visit_id}`, json: entry.body, target: entry.visit_id };
+}
+
+async function activitySent([entry], outcome) {
+  await outbox.finish([entry]);
   const server = outcome.body.activity;
   await db.transaction([S.activities], "readwrite", async (s) => {
     const local = await db.req(s[S.activities].get(entry.visit_id));
@@ -206,10 +209,9 @@ async function sendActivity(entry) {
   });
   // Photos held back until their record reached the server go in the next round.
   if ((await photosOf(entry.visit_id)).some((p) => !p.uploaded)) outbox.replay();
-  return outcome;
 }
 
-async function sendPhoto(entry) {
+async function sendPhoto([entry]) {
   const photo = await db.get(S.activityPhotos, entry.id);
   if (!photo || photo.uploaded || photo.deleted) return { type: "ok", status: 200, body: {} };
   // The record first: until the server has it, the photo waits (a record still missing
@@ -233,12 +235,17 @@ async function sendPhoto(entry) {
   return outcome;
 }
 
-async function sendPhotoDelete(entry) {
+async function sendPhotoDelete([entry]) {
   const outcome = await outbox.write("DELETE", `/api/v1/activities/${entry.visit_id}/photos/${entry.id}`);
   if (outcome.type === "ok") await db.remove(S.activityPhotos, entry.id);
   return outcome;
 }
 
-outbox.registerSender("activity", sendActivity);
-outbox.registerSender("activity_photo", sendPhoto);
-outbox.registerSender("activity_photo_delete", sendPhotoDelete);
+const photoKey = (entry) => `photo:${entry.id}`;
+const recordPage = (entry) => ({ href: `#/lessons/${entry.visit_id}`, item_id: null });
+
+// A record's write waits for its earlier writes; a photo for its record (it is held
+// until the record is on the server) and a photo's DELETE for its upload.
+outbox.registerSender("activity", { sync: "activity_put", request: activityRequest, accept: activitySent, edit: recordPage });
+outbox.registerSender("activity_photo", { send: sendPhoto, item: photoKey, edit: recordPage });
+outbox.registerSender("activity_photo_delete", { send: sendPhotoDelete, item: photoKey });

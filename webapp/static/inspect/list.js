@@ -3,6 +3,7 @@
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
+import * as visitsSync from "./visits-sync.js";
 import { downloadSchool, downloadVisit, mergeServerList } from "./downloads.js";
 import { LOCKED } from "./review-state.js";
 import { renderHomeSections } from "./router.js";
@@ -33,7 +34,7 @@ export async function startVisit(schoolId) {
     downloaded: true,
     created_locally: true,
   };
-  await outbox.saveVisitHeader(visit, headerBody(visit, "in_progress"));
+  await visitsSync.saveVisitHeader(visit, headerBody(visit, "in_progress"));
   kick();
   location.hash = `#/visit/${visit.id}`;
 }

@@ -1,27 +1,38 @@
 // The outbox: every change made on the phone waits here until the server has it.
 //
+// This module is the queue only (storage, order, backoff, parking); it knows no
+// kinds of entries. Each feature registers the senders of its kinds
+// (`registerSender`): visits-sync.js (visit headers, results, photos) and
+// lessons-sync.js (教研员 records) — the split of queue and requests Workbox makes.
+//
 // Policy
-// - Entries are replayed in order (seq). Consecutive result writes of one visit
-//   go in one POST (at most `batchSize`). Every request is idempotent on the
-//   server (client UUIDs), so sending twice is harmless; losing one is not.
-// - Network errors and 5xx keep the entry and back off: base × 2^n with jitter,
-//   capped (2 s … 5 min). A 5xx on a photo (storage down) holds back the photos
-//   only; results of other entries still go.
-// - 409/422 (and other 4xx) mark the entry `failed` with the server's Chinese
-//   message; it stays until the user retries or edits the item; the rest goes on.
-// - 401 pauses everything until the user signs in again; nothing is dropped.
-// - Photos go one at a time; an uploaded photo is never sent again.
+// - Entries are replayed in order (seq). Consecutive entries of one kind and one
+//   record go in one request when their sender takes batches (`batch`). Every
+//   request is idempotent on the server (client UUIDs), so sending twice is
+//   harmless; losing one is not.
+// - Never stall behind one entry. An entry that is refused (4xx other than 401/429)
+//   is parked at once; one that meets a 5xx of its own (500 …) is parked after
+//   `parkAfter` tries. Parked entries stay on the phone with the server's Chinese
+//   message until the person presses 重试 or changes the item (a new write replaces
+//   them). Meanwhile everything that does not depend on them goes on: other records,
+//   other items of the same record. What depends on them waits (later writes of the
+//   same item; a record's header or submit waits for everything before it).
+// - The network, or the whole server, unreachable (502/503/504/408/429, a proxy's
+//   page): keep everything and back off, base × 2^n with jitter, capped (2 s … 5 min),
+//   and never sooner than a Retry-After says. A 503 on an entry of a sender with a
+//   `lane` (photos while storage is down) holds back that lane only.
+// - 401 (`auth_required`) pauses everything until the person signs in again; nothing is dropped.
 //
 // This module never touches the DOM: it reports through `events`
-//   "progress" {visit_id, pending, failed, syncing}   after any change of a visit's entries
-//   "photo"    {photo_id, visit_id, state: "uploading"|"done"|"failed"|"waiting", message}
-//   "receipt"  {visit_id, receipt}
+//   "progress" {visit_id, pending, failed, syncing}   after any change of a record's entries
 //   "contact"  {at}                                   any answer from the server
 //   "auth"     {signed_in, user}
+//   "owner"    {user, changed, adopted}               another user signed in, or old records were adopted
 //   "backoff"  {delay, message}
 //   "idle"                                            a replay round ended
+// and senders add their own events on the same target ("photo", "receipt" …).
 
-import { S, all, get, getMeta, req, setMeta, transaction, uuid } from "./db.js";
+import { S, all, currentOwner, req, setMeta, setOwner, transaction } from "./db.js";
 
 /** Progress and status events for the page (see the module comment). */
 export const events = new EventTarget();
@@ -32,6 +43,8 @@ const settings = {
   batchSize: 200,
   jsonTimeoutMs: 30000,
   photoTimeoutMs: 120000,
+  parkAfter: 5,
+  syncMaxEntries: 500,
 };
 
 let csrfToken = null;
@@ -41,23 +54,46 @@ let againForced = false;
 let failures = 0;
 let nextAttemptAt = 0;
 let retryTimer = null;
+let notBefore = 0;
+let batchMissingUntil = 0; // the server has no POST /api/v1/sync (404): entry by entry until then
+const BATCH_RETRY_MS = 10 * 60 * 1000;
 let paused = null;
 let lastError = null;
 let currentUser = null;
 const inFlight = new Set();
-/** Senders of entry kinds other features add: kind → async (entry) => outcome. */
+/** Senders by entry kind (see registerSender). */
 const senders = new Map();
 
 /**
- * Teach the outbox a new kind of entry. `send(entry)` makes the request (use `write`)
- * and returns its outcome; on "ok" the outbox removes the entry. Entries carry their
- * record's id in `visit_id`, which groups them for status and progress.
+ * Teach the outbox a kind of entry. Entries carry their record's id in `visit_id`,
+ * which groups them for status and progress.
+ * `sender` is `send` alone or an object:
+ *   send(batch)          makes the request(s) for a batch of entries (one entry unless
+ *                        `batch` > 1) and returns its outcome (see `call`); on "ok" the
+ *                        outbox removes the entries (a sender that removes them together
+ *                        with its own records uses `finish`). "held": not yet, next round.
+ *   batch                how many consecutive entries of this kind and record go together (1)
+ *   lane                 a transient failure holds back this lane only (e.g. "photo")
+ *   blame(outcome, batch) → [{entry, message}]   which entries a refusal concerns (all)
+ *   report(entry, state, message)               "waiting" | "failed": tell the page
+ *   item(entry) → key    what the entry depends on within its record: an earlier entry with
+ *                        the same key; none (null): everything earlier of the record
+ *   edit(entry) → {href, item_id}   where the person can change a parked entry (修改)
+ * A JSON write instead of `send` gives `request(batch)` → {method, url, json, target} and
+ * `accept(batch, outcome)` (keep what the server answered; remove the entries with `finish`),
+ * and `sync`: its kind in POST /api/v1/sync, which carries many such entries in one request.
  * @param {string} kind
- * @param {(entry: object) => Promise<object>} send
+ * @param {Function|object} sender
  */
-export function registerSender(kind, send) {
-  senders.set(kind, send);
+export function registerSender(kind, sender) {
+  senders.set(kind, typeof sender === "function" ? { send: sender } : sender);
 }
+
+/** Whether an entry (by seq) is being sent right now (it must not be deleted under the sender). */
+export function isInFlight(seq) {
+  return inFlight.has(seq);
+}
+
 const syncing = new Set();
 
 /**
@@ -73,7 +109,8 @@ export function state() {
   return { failures, nextAttemptAt, paused, running: Boolean(running), lastError, user: currentUser };
 }
 
-function emit(type, detail) {
+/** Fire an event on `events` (senders report through it too). */
+export function emit(type, detail) {
   events.dispatchEvent(new CustomEvent(type, { detail }));
 }
 
@@ -100,15 +137,17 @@ async function noteContact() {
 
 /**
  * One API request, answered as an outcome instead of an exception:
- * {type: "ok", status, body} | {type: "network", message} | {type: "transient", status, code, message}
- * | {type: "auth", message} | {type: "csrf"} | {type: "rejected", status, code, message, fields}.
+ * {type: "ok", status, body} | {type: "network", message}
+ * | {type: "transient", status, code, message, busy, retryAfterMs} | {type: "auth", message} | {type: "csrf"}
+ * | {type: "rejected", status, code, message, fields}.
+ * `busy`: the server as a whole cannot answer now (502/503/504/408/429, a proxy's page), not this entry's fault.
  * @param {string} method
  * @param {string} url
- * @param {{json?: any, form?: FormData, timeoutMs?: number}} [options]
+ * @param {{json?: any, form?: FormData, body?: BodyInit, headers?: object, timeoutMs?: number}} [options]
  */
 export async function call(method, url, options = {}) {
-  const headers = { Accept: "application/json" };
-  let body;
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  let body = options.body;
   if (options.json !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(options.json);
@@ -142,13 +181,23 @@ export async function call(method, url, options = {}) {
   const status = response.status;
   if (status >= 200 && status < 300) {
     // A 200 that is not our JSON is a captive portal or proxy page, not the server.
-    if (data === null) return { type: "transient", status, code: "not_json", message: "网络被拦截（不是服务器的回答）。" };
+    if (data === null) {
+      return { type: "transient", status, code: "not_json", busy: true, message: "网络被拦截（不是服务器的回答）。" };
+    }
     return { type: "ok", status, body: data };
   }
   if (status === 401) return { type: "auth", message: error.message || "请先登录。" };
   if (status === 400 && error.code === "csrf_failed") return { type: "csrf" };
   if (status >= 500 || status === 408 || status === 429) {
-    return { type: "transient", status, code: error.code || "", message: error.message || `服务器暂时不可用（${status}）。` };
+    const seconds = Number(response.headers.get("Retry-After"));
+    return {
+      type: "transient",
+      status,
+      code: error.code || "",
+      message: error.message || `服务器暂时不可用（${status}）。`,
+      busy: [408, 429, 502, 503, 504].includes(status),
+      retryAfterMs: Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 3600) * 1000 : 0,
+    };
   }
   return {
     type: "rejected",
@@ -161,7 +210,9 @@ export async function call(method, url, options = {}) {
 
 /**
  * Sign-in check and CSRF token: GET /api/v1/me. Returns its outcome; on success
- * the token is kept for writes and a paused outbox resumes.
+ * the token is kept for writes, the signed-in user becomes the owner of what the
+ * phone shows and sends (db.setOwner; "owner" {user, changed, adopted} when that
+ * changes or older records were adopted) and a paused outbox resumes.
  */
 export async function checkSession() {
   const outcome = await call("GET", "/api/v1/me");
@@ -169,14 +220,17 @@ export async function checkSession() {
     csrfToken = outcome.body.csrf_token;
     currentUser = outcome.body.user;
     paused = null;
+    const { changed, adopted } = await setOwner(currentUser.id);
+    if (changed || adopted) emit("owner", { user: currentUser, changed, adopted });
     emit("auth", { signed_in: true, user: currentUser });
   } else if (outcome.type === "auth") {
-    pause();
+    signedOut();
   }
   return outcome;
 }
 
-function pause() {
+/** The session ended: pause until the person signs in again (nothing is dropped). */
+export function signedOut() {
   csrfToken = null;
   paused = "auth";
   emit("auth", { signed_in: false, user: null });
@@ -198,123 +252,14 @@ export async function write(method, url, options = {}) {
     if (session.type !== "ok") return session;
     outcome = await call(method, url, options);
     if (outcome.type === "csrf") {
-      outcome = { type: "transient", status: 400, code: "csrf_failed", message: "登录凭据校验失败，稍后重试。" };
+      outcome = { type: "transient", status: 400, code: "csrf_failed", busy: true, message: "登录凭据校验失败，稍后重试。" };
     }
   }
-  if (outcome.type === "auth") pause();
+  if (outcome.type === "auth") signedOut();
   return outcome;
 }
 
-// --- enqueueing ----------------------------------------------------------------
-
-/**
- * Save an item's result and, if it has a value, enqueue its write, in one
- * transaction (a saved change always has its outbox entry). Unsent older writes
- * of the same item are dropped: the new write carries the whole value.
- * @param {{visit_id: string, item_id: string, value: object|null, observation: string, device_id: string}} change
- * @returns {Promise<object>} the stored result record
- */
-export async function recordResult(change) {
-  const editedAt = now();
-  const writeId = uuid();
-  const record = {
-    visit_id: change.visit_id,
-    item_id: change.item_id,
-    value: change.value,
-    observation: change.observation || "",
-    edited_at: editedAt,
-    write_id: writeId,
-  };
-  await transaction([S.results, S.outbox], "readwrite", async (s) => {
-    await req(s[S.results].put(record));
-    // The server has no "unanswered": an observation alone waits for a value.
-    if (change.value === null || change.value === undefined) return;
-    const entries = await req(s[S.outbox].index("visit_id").getAll(IDBKeyRange.only(change.visit_id)));
-    for (const entry of entries) {
-      if (entry.kind === "result" && entry.write.item_id === change.item_id && !inFlight.has(entry.seq)) {
-        await req(s[S.outbox].delete(entry.seq));
-      }
-    }
-    const write = {
-      id: writeId,
-      item_id: change.item_id,
-      value: change.value,
-      observation: record.observation,
-      edited_at: editedAt,
-      device_id: change.device_id,
-    };
-    await req(s[S.outbox].add(newEntry("result", { id: writeId, visit_id: change.visit_id, write })));
-  });
-  progress(change.visit_id);
-  return record;
-}
-
-/**
- * Save a visit record and enqueue its header (PUT /api/v1/visits/<id>) together.
- * @param {object} visit the local visit record to store
- * @param {object} body the VisitUpsert payload
- */
-export async function saveVisitHeader(visit, body) {
-  await transaction([S.visits, S.outbox], "readwrite", async (s) => {
-    await req(s[S.visits].put(visit));
-    await req(s[S.outbox].add(newEntry("visit", { id: visit.id, visit_id: visit.id, body })));
-  });
-  progress(visit.id);
-}
-
-/**
- * Store a new photo (blob and metadata) and enqueue its upload together.
- * @param {object} photo {id, visit_id, item_id, blob, sha256, caption, captured_at, …}
- */
-export async function addPhoto(photo) {
-  const record = { uploaded: false, deleted: false, created_at: now(), ...photo };
-  await transaction([S.photos, S.outbox], "readwrite", async (s) => {
-    await req(s[S.photos].put(record));
-    await req(s[S.outbox].add(newEntry("photo", { id: record.id, visit_id: record.visit_id })));
-  });
-  progress(record.visit_id);
-  return record;
-}
-
-/**
- * Change a photo's caption or position; only before upload (the server keeps
- * what it received). Returns the record, or null if it can no longer change.
- */
-export async function updatePhoto(photoId, changes) {
-  return transaction([S.photos], "readwrite", async (s) => {
-    const photo = await req(s[S.photos].get(photoId));
-    if (!photo || photo.uploaded || photo.deleted) return null;
-    const next = { ...photo, ...changes };
-    await req(s[S.photos].put(next));
-    return next;
-  });
-}
-
-/**
- * Delete a photo before submit: a photo not yet sent is simply dropped with
- * its pending upload; an uploaded one (or one being sent) gets a DELETE.
- */
-export async function removePhoto(photoId) {
-  let visitId = null;
-  await transaction([S.photos, S.outbox], "readwrite", async (s) => {
-    const photo = await req(s[S.photos].get(photoId));
-    if (!photo || photo.deleted) return;
-    visitId = photo.visit_id;
-    const entries = await req(s[S.outbox].index("visit_id").getAll(IDBKeyRange.only(photo.visit_id)));
-    const upload = entries.find((e) => e.kind === "photo" && e.id === photoId);
-    if (!photo.uploaded && upload && !inFlight.has(upload.seq)) {
-      await req(s[S.outbox].delete(upload.seq));
-      await req(s[S.photos].delete(photoId));
-      return;
-    }
-    await req(s[S.photos].put({ ...photo, deleted: true, blob: null }));
-    if (photo.uploaded) {
-      await req(s[S.outbox].add(newEntry("photo_delete", { id: photoId, visit_id: photo.visit_id })));
-    }
-    // Being sent right now: when the upload succeeds, `sendPhoto` enqueues the DELETE.
-  });
-  if (visitId) progress(visitId);
-}
+// --- the queue -------------------------------------------------------------------
 
 /**
  * Put raw entries (copies, same UUIDs) back in the outbox: tests replay a
@@ -339,7 +284,9 @@ export async function entries(visitId) {
 }
 
 /**
- * Per-visit status: {pending, failed, syncing, errors: [{kind, message}], waiting: message|null}.
+ * Per-record status: {pending, failed, syncing, errors: [{kind, message, edit, seq}], waiting: message|null}.
+ * `failed` counts parked entries (refused, or failing again and again): they wait for 重试 or a change;
+ * `edit` is where the person can change what was refused (a hash, from the sender), when there is one.
  * @returns {Promise<Map<string, object>>}
  */
 export async function summary() {
@@ -349,7 +296,13 @@ export async function summary() {
     const s = byVisit.get(entry.visit_id) || { pending: 0, failed: 0, syncing: false, errors: [], waiting: null };
     if (entry.status === "failed") {
       s.failed += 1;
-      s.errors.push({ kind: entry.kind, message: entry.error ? entry.error.message : "被服务器拒绝。" });
+      const sender = senders.get(entry.kind);
+      s.errors.push({
+        kind: entry.kind,
+        seq: entry.seq,
+        message: entry.error ? entry.error.message : "被服务器拒绝。",
+        edit: sender && sender.edit ? sender.edit(entry) : null,
+      });
     } else {
       s.pending += 1;
       if (entry.last_error) s.waiting = entry.last_error;
@@ -364,7 +317,8 @@ export async function summary() {
   return byVisit;
 }
 
-async function progress(visitId) {
+/** Tell the page how a record's entries stand (after a change). */
+export async function progress(visitId) {
   try {
     const rows = await all(S.outbox, "visit_id", visitId);
     const failed = rows.filter((e) => e.status === "failed").length;
@@ -375,7 +329,7 @@ async function progress(visitId) {
 }
 
 /**
- * Put a visit's failed entries (or all failed entries) back in the queue and replay now.
+ * Put a record's parked entries (or all parked entries) back in the queue and replay now (重试).
  * @param {string} [visitId]
  */
 export async function retry(visitId) {
@@ -383,32 +337,12 @@ export async function retry(visitId) {
     const rows = await req(s[S.outbox].getAll());
     for (const entry of rows) {
       if (entry.status === "failed" && (!visitId || entry.visit_id === visitId)) {
-        await req(s[S.outbox].put({ ...entry, status: "pending", error: null }));
+        await req(s[S.outbox].put({ ...entry, status: "pending", error: null, attempts: 0 }));
       }
     }
   });
   if (visitId) progress(visitId);
   return replay({ force: true });
-}
-
-/** The last receipt kept for a visit (or undefined). */
-export function receiptOf(visitId) {
-  return get(S.receipts, visitId);
-}
-
-/** Ask the server what it holds for a visit; keep and return the receipt (null when unreachable). */
-export async function refreshReceipt(visitId) {
-  const outcome = await call("GET", `/api/v1/visits/${visitId}/receipt`);
-  if (outcome.type === "auth") pause();
-  if (outcome.type !== "ok") return null;
-  await keepReceipt(outcome.body.receipt);
-  return outcome.body.receipt;
-}
-
-async function keepReceipt(receipt) {
-  if (!receipt) return;
-  await transaction([S.receipts], "readwrite", (s) => req(s[S.receipts].put({ ...receipt, kept_at: now() })));
-  emit("receipt", { visit_id: receipt.visit_id, receipt });
 }
 
 // --- replay ----------------------------------------------------------------------
@@ -455,12 +389,14 @@ function lockedRound(force) {
   return round(force);
 }
 
-function backoff(message) {
+function backoff(message, atLeastMs = 0) {
   const base = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.min(failures, 20));
   // Equal jitter: phones coming back online together do not all retry at once.
-  const delay = Math.round(base / 2 + (Math.random() * base) / 2);
+  const delay = Math.max(atLeastMs, Math.round(base / 2 + (Math.random() * base) / 2));
   failures += 1;
   nextAttemptAt = Date.now() + delay;
+  // The server said how long to wait (Retry-After): not even a forced replay goes before.
+  if (atLeastMs) notBefore = Date.now() + atLeastMs;
   lastError = { message, at: now() };
   clearTimeout(retryTimer);
   retryTimer = setTimeout(() => replay(), delay);
@@ -474,10 +410,55 @@ function succeeded() {
   clearTimeout(retryTimer);
 }
 
+/**
+ * What waits on what within one record. An entry with an item key (a result's item,
+ * a photo) waits only for earlier entries of the same item; an entry without one (a
+ * header, a submit) waits for everything earlier of its record, and everything later
+ * of its record waits for it. Other records never wait for each other.
+ */
+class Blocked {
+  constructor() {
+    this.records = new Map(); // visit_id → {all: boolean, items: Set<string>}
+  }
+
+  of(entry) {
+    let record = this.records.get(entry.visit_id);
+    if (!record) {
+      record = { all: false, items: new Set() };
+      this.records.set(entry.visit_id, record);
+    }
+    return record;
+  }
+
+  /** Whether `entry` must wait for an earlier one that did not go. */
+  has(entry) {
+    const record = this.records.get(entry.visit_id);
+    if (!record) return false;
+    const key = itemOf(entry);
+    return record.all || (key === null ? record.items.size > 0 : record.items.has(key));
+  }
+
+  /** `entry` did not go: what depends on it waits. */
+  add(entry) {
+    const record = this.of(entry);
+    const key = itemOf(entry);
+    if (key === null) record.all = true;
+    else record.items.add(key);
+  }
+}
+
+function itemOf(entry) {
+  const sender = senders.get(entry.kind);
+  const key = sender && sender.item ? sender.item(entry) : null;
+  return key === null || key === undefined ? null : String(key);
+}
+
 async function round(force) {
   if (typeof navigator !== "undefined" && navigator.onLine === false) return;
+  if (Date.now() < notBefore) return;
   if (!force && (paused || Date.now() < nextAttemptAt)) return;
-  const queue = (await entries()).filter((e) => e.status === "pending");
+  const all = await entries();
+  let queue = all.filter((e) => e.status === "pending");
   if (!queue.length) {
     succeeded();
     return;
@@ -486,144 +467,284 @@ async function round(force) {
     const session = await checkSession();
     if (session.type === "auth") return;
     if (session.type !== "ok") {
-      backoff(session.message);
+      backoff(session.message, session.retryAfterMs || 0);
       return;
     }
   }
-  let photosHeld = null;
-  let i = 0;
-  while (i < queue.length) {
-    const first = queue[i];
-    const isPhoto = first.kind === "photo" || first.kind === "photo_delete";
-    if (isPhoto && photosHeld) {
-      i += 1;
-      continue;
+  const blocked = new Blocked();
+  for (const entry of all) if (entry.status === "failed") blocked.add(entry);
+  const held = new Map(); // lane → why it waits
+  const trouble = { unwell: null, single: false }; // single: send one by one this round (batch refused or failed)
+  for (;;) {
+    // What may go now: not blocked, not in a held lane.
+    const ready = [];
+    for (const entry of queue) {
+      const sender = senderOf(entry);
+      if ((sender.lane && held.has(sender.lane)) || blocked.has(entry)) blocked.add(entry);
+      else ready.push(entry);
     }
-    const batch = [first];
-    if (first.kind === "result") {
-      for (let j = i + 1; j < queue.length && batch.length < settings.batchSize; j += 1) {
-        if (queue[j].kind !== "result" || queue[j].visit_id !== first.visit_id) break;
-        batch.push(queue[j]);
-      }
-    }
-    const outcome = await send(batch);
-    if (outcome.type === "ok" || outcome.type === "held") {
-      i += batch.length;
-      continue;
-    }
-    if (outcome.type === "auth") return;
-    if (outcome.type === "rejected") {
-      const blamed = blame(outcome, batch);
-      await markFailed(blamed, outcome);
-      if (blamed.length === batch.length) {
-        i += batch.length;
-      } else {
-        // The server saved nothing of the batch: drop the refused writes and resend the rest.
-        const refused = new Set(blamed.map((e) => e.seq));
-        for (let k = queue.length - 1; k >= i; k -= 1) if (refused.has(queue[k].seq)) queue.splice(k, 1);
-      }
-      continue;
-    }
-    // Network error or the server is unwell: keep the entries, say why, wait.
-    await noteWaiting(batch, outcome.message);
-    if (outcome.type === "transient" && isPhoto) {
-      photosHeld = outcome.message;
-      i += 1;
-      continue;
-    }
-    backoff(outcome.message);
-    return;
+    if (!ready.length) break;
+    const useBatch = !trouble.single && Date.now() >= batchMissingUntil && senderOf(ready[0]).sync;
+    const groups = useBatch ? syncGroups(ready) : [groupAt(ready, 0)];
+    const sent = new Set(groups.flat().map((e) => e.seq));
+    const { stop, again = [] } = useBatch
+      ? await sendBatch(groups, { blocked, trouble })
+      : await sendOne(groups[0], { blocked, held, trouble });
+    if (stop) return;
+    // Entries the server saved nothing of (a refused batch, a missing endpoint) go again.
+    const resend = new Set(again.map((e) => e.seq));
+    queue = queue.filter((e) => !sent.has(e.seq) || resend.has(e.seq));
   }
-  if (photosHeld) backoff(photosHeld);
+  if (held.size || trouble.unwell) backoff(trouble.unwell || [...held.values()][0]);
   else succeeded();
 }
 
-/** The entries of a refused batch the server's field errors point at (all when it does not say). */
-function blame(outcome, batch) {
-  if (batch.length === 1) return batch;
-  const indexes = new Set();
-  for (const key of Object.keys(outcome.fields || {})) {
-    const match = /^writes\.(\d+)\./.exec(key);
-    if (match) indexes.add(Number(match[1]));
+/** Consecutive entries of one kind and record from ready[start] that go in one request. */
+function groupAt(ready, start) {
+  const first = ready[start];
+  const max = Math.min(senderOf(first).batch || 1, settings.batchSize);
+  const group = [first];
+  for (let j = start + 1; j < ready.length && group.length < max; j += 1) {
+    if (ready[j].kind !== first.kind || ready[j].visit_id !== first.visit_id) break;
+    group.push(ready[j]);
   }
-  const blamed = batch.filter((_, index) => indexes.has(index));
-  return blamed.length ? blamed : batch;
+  return group;
 }
 
-/** The server's message, with the field errors that concern this entry (for results: its index in the batch). */
-function messageFor(entry, outcome) {
-  const picked = [];
-  for (const [key, messages] of Object.entries(outcome.fields || {})) {
-    const mine =
-      entry.kind !== "result" || !key.startsWith("writes.") || key.startsWith(`writes.${entry.batch_index ?? 0}.`);
-    if (mine) picked.push(...(Array.isArray(messages) ? messages : [String(messages)]));
+/**
+ * The JSON entries that go together in one POST /api/v1/sync, in order. An entry that
+ * depends on one staying behind (a photo, which goes on its own) stays behind too, and
+ * so does a header whose record already has entries in the batch: a submit goes only
+ * once the writes it declares were accepted.
+ */
+function syncGroups(ready) {
+  const later = new Blocked();
+  const inBatch = new Set();
+  const groups = [];
+  let count = 0;
+  let start = 0;
+  while (start < ready.length && count < settings.syncMaxEntries) {
+    const entry = ready[start];
+    const sender = senderOf(entry);
+    const barrier = itemOf(entry) === null && inBatch.has(entry.visit_id);
+    if (!sender.sync || later.has(entry) || barrier) {
+      later.add(entry);
+      start += 1;
+      continue;
+    }
+    const group = groupAt(ready, start).filter((e) => !later.has(e));
+    groups.push(group);
+    inBatch.add(entry.visit_id);
+    count += 1;
+    start += group.length;
   }
-  if (!picked.length) return outcome.message;
-  // Per-item messages are Chinese and name the item; other field errors need the general message.
-  return outcome.code === "invalid_results" ? picked.join("；") : `${outcome.message}（${picked.join("；")}）`;
+  return groups;
 }
 
-async function markFailed(blamed, outcome) {
+/**
+ * Send one group by its own request. Returns true when the round must stop
+ * (signed out, another user, the server or network out of reach).
+ */
+async function sendOne(group, { blocked, held, trouble }) {
+  const sender = senderOf(group[0]);
+  const outcome = await send(group, sender);
+  if (outcome.type === "ok" || outcome.type === "held") return {};
+  if (outcome.type === "auth" || outcome.type === "switched") return { stop: true };
+  if (outcome.type === "rejected") {
+    const blamed = blame(sender, outcome, group);
+    await park(blamed, outcome, sender);
+    blamed.forEach(({ entry }) => blocked.add(entry));
+    // The server saved nothing of the group: the entries it did not refuse go again.
+    const refused = new Set(blamed.map((b) => b.entry.seq));
+    return { again: group.filter((e) => !refused.has(e.seq)) };
+  }
+  // Network error or the server is unwell: keep the entries, say why.
+  const attempts = await noteWaiting(group, outcome.message, sender);
+  if (outcome.type === "network" || outcome.busy || outcome.retryAfterMs) {
+    if (outcome.type === "transient" && sender.lane && !outcome.retryAfterMs) {
+      // Photo storage down: the photos wait, the rest goes on.
+      held.set(sender.lane, outcome.message);
+      group.forEach((entry) => blocked.add(entry));
+      return {};
+    }
+    // The whole server (or the network) is out of reach: everything waits.
+    backoff(outcome.message, outcome.retryAfterMs || 0);
+    return { stop: true };
+  }
+  // A 5xx for this entry only (a bug meeting its data): the others go on; after
+  // `parkAfter` tries it is parked like a refusal, so it cannot stall the phone.
+  if (attempts >= settings.parkAfter) {
+    const message = `服务器处理这条记录时出错（${outcome.status}），已暂停发送：${outcome.message}`;
+    await park(group.map((entry) => ({ entry, message })), { ...outcome, code: outcome.code || "server_error" }, sender);
+  }
+  group.forEach((entry) => blocked.add(entry));
+  trouble.unwell = trouble.unwell || outcome.message;
+  return {};
+}
+
+/** The answer of the batch endpoint for one entry, as an outcome of `call`. */
+function entryOutcome(answer) {
+  const status = answer ? answer.status : 0;
+  const body = (answer && answer.body) || {};
+  const error = body.error || {};
+  if (status >= 200 && status < 300) return { type: "ok", status, body };
+  if (!answer || status >= 500) {
+    return { type: "transient", status, code: error.code || "", message: error.message || `服务器暂时不可用（${status}）。` };
+  }
+  return {
+    type: "rejected",
+    status,
+    code: error.code || String(status),
+    message: error.message || `服务器拒绝了这条记录（${status}）。`,
+    fields: error.fields || {},
+  };
+}
+
+/**
+ * Send groups of JSON entries in one POST /api/v1/sync and settle each by its own answer.
+ * Without the endpoint (404: an older server) the outbox sends entry by entry for a while;
+ * when the batch as a whole fails for a reason of its own (a 5xx that is not "busy", 400,
+ * 413) the round goes on entry by entry, so one bad entry cannot hold back the others.
+ */
+async function sendBatch(groups, { blocked, trouble }) {
+  const all = groups.flat();
+  const owner = currentOwner();
+  if (!currentUser || currentUser.id !== owner || all.some((e) => (e.owner ?? null) !== owner)) return { stop: true };
+  const payload = groups.map((group) => {
+    const request = senderOf(group[0]).request(group);
+    return { id: String(group[0].seq), kind: senderOf(group[0]).sync, target: request.target, body: request.json };
+  });
+  for (const entry of all) inFlight.add(entry.seq);
+  const records = new Set(all.map((e) => e.visit_id));
+  for (const id of records) {
+    syncing.add(id);
+    progress(id);
+  }
+  try {
+    const outcome = await write("POST", "/api/v1/sync", { json: { entries: payload } });
+    if (outcome.type === "auth") return { stop: true };
+    if (outcome.type === "rejected" && outcome.status === 404) {
+      batchMissingUntil = Date.now() + BATCH_RETRY_MS;
+      trouble.single = true;
+      return { again: all };
+    }
+    if (outcome.type === "network" || outcome.busy || outcome.retryAfterMs) {
+      for (const group of groups) await noteWaiting(group, outcome.message, senderOf(group[0]));
+      backoff(outcome.message, outcome.retryAfterMs || 0);
+      return { stop: true };
+    }
+    if (outcome.type !== "ok") {
+      trouble.single = true; // resent one by one in this round: the bad one is found and parked
+      return { again: all };
+    }
+    const answers = new Map((outcome.body.entries || []).map((a) => [a.id, a]));
+    const again = [];
+    const failed = new Blocked(); // a later entry refused because an earlier one was is not at fault
+    for (const group of groups) {
+      const sender = senderOf(group[0]);
+      const result = entryOutcome(answers.get(String(group[0].seq)));
+      if (result.type === "ok") {
+        const receipt = outcome.body.receipts && outcome.body.receipts[group[0].visit_id];
+        if (receipt && result.body && !result.body.receipt && sender.sync !== "activity_put") result.body.receipt = receipt;
+        await sender.accept(group, result);
+        continue;
+      }
+      if (group.some((e) => failed.has(e)) || result.type === "transient") {
+        group.forEach((entry) => {
+          failed.add(entry);
+          blocked.add(entry);
+        });
+        if (result.type === "transient") trouble.unwell = trouble.unwell || result.message;
+        continue;
+      }
+      const blamed = blame(sender, result, group);
+      await park(blamed, result, sender);
+      blamed.forEach(({ entry }) => {
+        failed.add(entry);
+        blocked.add(entry);
+      });
+      // Entries of a refused group it did not blame were not saved: they go again.
+      const refused = new Set(blamed.map((b) => b.entry.seq));
+      again.push(...group.filter((e) => !refused.has(e.seq)));
+    }
+    return { again };
+  } finally {
+    for (const entry of all) inFlight.delete(entry.seq);
+    for (const id of records) {
+      syncing.delete(id);
+      progress(id);
+    }
+  }
+}
+
+const UNKNOWN = {
+  send: async () => ({ type: "rejected", status: 0, code: "unknown_kind", message: "无法识别的待同步记录。", fields: {} }),
+};
+
+function senderOf(entry) {
+  return senders.get(entry.kind) || UNKNOWN;
+}
+
+/** The entries of a refused batch it concerns, with their messages (the sender may say; else all). */
+function blame(sender, outcome, batch) {
+  if (sender.blame) {
+    const blamed = sender.blame(outcome, batch);
+    if (blamed && blamed.length) return blamed;
+  }
+  return batch.map((entry) => ({ entry, message: outcome.message }));
+}
+
+/** Park entries: kept, shown with their message, sent again on 重试 or when the person changes them. */
+async function park(blamed, outcome, sender) {
   await transaction([S.outbox], "readwrite", async (s) => {
-    for (const entry of blamed) {
+    for (const { entry, message } of blamed) {
       const current = await req(s[S.outbox].get(entry.seq));
       if (!current) continue;
-      const error = { status: outcome.status, code: outcome.code, message: messageFor(entry, outcome), at: now() };
+      const error = { status: outcome.status, code: outcome.code, message, at: now() };
       await req(s[S.outbox].put({ ...current, status: "failed", last_error: null, error }));
     }
   });
-  for (const entry of blamed) {
-    if (entry.kind === "photo") {
-      emit("photo", { photo_id: entry.id, visit_id: entry.visit_id, state: "failed", message: outcome.message });
-    }
-  }
-  for (const id of new Set(blamed.map((e) => e.visit_id))) progress(id);
+  if (sender.report) for (const { entry } of blamed) sender.report(entry, "failed", outcome.message);
+  for (const id of new Set(blamed.map((b) => b.entry.visit_id))) progress(id);
 }
 
-async function noteWaiting(batch, message) {
+/** Note why entries wait; returns the most tries any of them has had. */
+async function noteWaiting(batch, message, sender) {
+  let most = 0;
   await transaction([S.outbox], "readwrite", async (s) => {
     for (const entry of batch) {
       const current = await req(s[S.outbox].get(entry.seq));
       if (current) {
-        await req(s[S.outbox].put({ ...current, last_error: message, attempts: (current.attempts || 0) + 1 }));
+        const attempts = (current.attempts || 0) + 1;
+        most = Math.max(most, attempts);
+        await req(s[S.outbox].put({ ...current, last_error: message, attempts }));
       }
     }
   });
-  for (const entry of batch) {
-    if (entry.kind === "photo") {
-      emit("photo", { photo_id: entry.id, visit_id: entry.visit_id, state: "waiting", message });
-    }
-  }
+  if (sender.report) for (const entry of batch) sender.report(entry, "waiting", message);
+  return most;
 }
 
-async function send(batch) {
+async function send(batch, sender) {
+  // Someone else signed in during the round: their session must not carry these.
+  const owner = currentOwner();
+  if (!currentUser || currentUser.id !== owner || batch.some((e) => (e.owner ?? null) !== owner)) {
+    return { type: "switched" };
+  }
   const visitId = batch[0].visit_id;
   for (const entry of batch) inFlight.add(entry.seq);
   syncing.add(visitId);
   progress(visitId);
   try {
-    switch (batch[0].kind) {
-      case "visit":
-        return await sendVisit(batch[0]);
-      case "result":
-        batch.forEach((entry, index) => {
-          entry.batch_index = index;
-        });
-        return await sendResults(batch);
-      case "photo":
-        return await sendPhoto(batch[0]);
-      case "photo_delete":
-        return await sendPhotoDelete(batch[0]);
-      default: {
-        const custom = senders.get(batch[0].kind);
-        if (!custom) {
-          return { type: "rejected", status: 0, code: "unknown_kind", message: "无法识别的待同步记录。", fields: {} };
-        }
-        const outcome = await custom(batch[0]);
-        if (outcome.type === "ok") await done(batch, null);
-        return outcome;
-      }
+    if (!sender.send) {
+      const request = sender.request(batch);
+      const outcome = await write(request.method, request.url, { json: request.json });
+      if (outcome.type === "ok") await sender.accept(batch, outcome);
+      return outcome;
     }
+    const outcome = await sender.send(batch);
+    if (outcome.type === "ok" && !outcome.finished) await finish(batch);
+    return outcome;
   } finally {
     for (const entry of batch) inFlight.delete(entry.seq);
     syncing.delete(visitId);
@@ -631,92 +752,18 @@ async function send(batch) {
   }
 }
 
-async function done(batch, receipt, extra) {
-  await transaction([S.outbox, S.receipts, S.photos], "readwrite", async (s) => {
+/**
+ * Remove sent entries; `stores` and `more(s)` let a sender change its own records in
+ * the same transaction (the entry goes exactly when its record says "sent").
+ * Returns `{finished: true}` for the sender to merge into its outcome.
+ * @param {object[]} batch
+ * @param {string[]} [stores]
+ * @param {(s: Record<string, IDBObjectStore>) => Promise<void>} [more]
+ */
+export async function finish(batch, stores = [], more = null) {
+  await transaction([S.outbox, ...stores], "readwrite", async (s) => {
     for (const entry of batch) await req(s[S.outbox].delete(entry.seq));
-    if (receipt) await req(s[S.receipts].put({ ...receipt, kept_at: now() }));
-    if (extra) await extra(s);
+    if (more) await more(s);
   });
-  if (receipt) emit("receipt", { visit_id: receipt.visit_id, receipt });
-}
-
-async function sendVisit(entry) {
-  const outcome = await write("PUT", `/api/v1/visits/${entry.visit_id}`, { json: entry.body });
-  if (outcome.type !== "ok") return outcome;
-  const serverVisit = outcome.body.visit;
-  await done([entry], outcome.body.receipt);
-  await transaction([S.visits], "readwrite", async (s) => {
-    const visit = await req(s[S.visits].get(entry.visit_id));
-    if (visit) await req(s[S.visits].put({ ...visit, server_state: serverVisit.state }));
-  });
-  return outcome;
-}
-
-async function sendResults(batch) {
-  const visitId = batch[0].visit_id;
-  const outcome = await write("POST", `/api/v1/visits/${visitId}/results`, {
-    json: { writes: batch.map((entry) => entry.write) },
-  });
-  if (outcome.type === "ok") await done(batch, outcome.body.receipt);
-  return outcome;
-}
-
-async function sendPhoto(entry) {
-  const photo = await get(S.photos, entry.id);
-  if (!photo || photo.uploaded || photo.deleted) {
-    // Uploaded already, or deleted before it was sent: nothing to send, ever.
-    await done([entry], null, async (s) => {
-      if (photo && photo.deleted && !photo.uploaded) await req(s[S.photos].delete(photo.id));
-    });
-    return { type: "ok", status: 200, body: {} };
-  }
-  // Just taken and its caption still being typed: it goes in a later round.
-  if (photo.hold_until && photo.hold_until > Date.now()) return { type: "held" };
-  if (!photo.blob) {
-    return { type: "rejected", status: 0, code: "photo_lost", message: "照片文件已不在手机上，无法上传。", fields: {} };
-  }
-  emit("photo", { photo_id: photo.id, visit_id: photo.visit_id, state: "uploading" });
-  const form = new FormData();
-  form.append("file", photo.blob, `${photo.id}.jpg`);
-  form.append("sha256", photo.sha256);
-  if (photo.item_id) form.append("item_id", photo.item_id);
-  form.append("caption", photo.caption || "");
-  if (photo.captured_at) form.append("captured_at", photo.captured_at);
-  for (const key of ["latitude", "longitude", "accuracy_m"]) {
-    if (typeof photo[key] === "number" && Number.isFinite(photo[key])) form.append(key, String(photo[key]));
-  }
-  form.append("device_id", photo.device_id || (await getMeta("device_id", "")));
-  const outcome = await write("PUT", `/api/v1/visits/${photo.visit_id}/photos/${photo.id}`, {
-    form,
-    timeoutMs: settings.photoTimeoutMs,
-  });
-  if (outcome.type !== "ok") {
-    if (outcome.type !== "rejected") {
-      emit("photo", { photo_id: photo.id, visit_id: photo.visit_id, state: "waiting", message: outcome.message });
-    }
-    return outcome;
-  }
-  let deletedMeanwhile = false;
-  await done([entry], outcome.body.receipt, async (s) => {
-    const current = await req(s[S.photos].get(photo.id));
-    if (current) await req(s[S.photos].put({ ...current, uploaded: true, uploaded_at: now() }));
-    // Deleted while it was being sent: the server has it now, so remove it there too.
-    if (!current || current.deleted) {
-      deletedMeanwhile = true;
-      await req(s[S.outbox].add(newEntry("photo_delete", { id: photo.id, visit_id: photo.visit_id })));
-    }
-  });
-  emit("photo", { photo_id: photo.id, visit_id: photo.visit_id, state: deletedMeanwhile ? "deleted" : "done" });
-  return outcome;
-}
-
-async function sendPhotoDelete(entry) {
-  const outcome = await write("DELETE", `/api/v1/visits/${entry.visit_id}/photos/${entry.id}`);
-  if (outcome.type === "ok") {
-    await done([entry], outcome.body.receipt, async (s) => {
-      const photo = await req(s[S.photos].get(entry.id));
-      if (photo && photo.deleted) await req(s[S.photos].delete(entry.id));
-    });
-  }
-  return outcome;
+  return { finished: true };
 }

@@ -1,7 +1,7 @@
 // Saving what the inspector types: drafts per item, a short debounce, then the
 // outbox (IndexedDB first, the server later). There is no save button to forget.
 
-import * as outbox from "./outbox.js";
+import * as visitsSync from "./visits-sync.js";
 import { config, state } from "./state.js";
 import { kick } from "./status.js";
 import { errorText, toast } from "./ui.js";
@@ -57,7 +57,7 @@ function persist(visitState, itemId) {
       const d = visitState.drafts.get(itemId);
       if (!d) return;
       await ensureStarted(visitState);
-      const record = await outbox.recordResult({
+      const record = await visitsSync.recordResult({
         visit_id: visitState.visit.id,
         item_id: itemId,
         value: d.value,

@@ -4,6 +4,7 @@
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
+import * as visitsSync from "./visits-sync.js";
 import { config, state } from "./state.js";
 import { bar, h, online, reloadBanner, root, when } from "./ui.js";
 
@@ -18,7 +19,7 @@ async function localCounts(visitId) {
 export async function drawStatus(el, visitId, summaries) {
   const all = summaries || (await outbox.summary());
   const s = all.get(visitId) || { pending: 0, failed: 0, syncing: false, errors: [], waiting: null };
-  const receipt = await outbox.receiptOf(visitId);
+  const receipt = await visitsSync.receiptOf(visitId);
   let label = "已同步";
   let kind = "ok";
   if (s.failed) [label, kind] = ["失败", "bad"];
@@ -28,10 +29,17 @@ export async function drawStatus(el, visitId, summaries) {
   if (s.pending && !s.failed) parts.push(h("span", { class: "meta" }, ` ${s.pending} 条待上传`));
   if (s.waiting && !s.syncing) parts.push(h("p", { class: "meta waiting" }, `等待重试：${s.waiting}`));
   if (s.failed) {
-    const reasons = [...new Set(s.errors.map((e) => e.message))];
+    const reasons = new Map(); // one line per message, with where to change it
+    for (const e of s.errors) if (!reasons.has(e.message) || (e.edit && !reasons.get(e.message))) reasons.set(e.message, e.edit);
     parts.push(
-      h("ul", { class: "failures" }, reasons.map((m) => h("li", { class: "failure" }, m))),
-      h("p", { class: "meta" }, "被服务器拒绝的记录仍保存在手机上：改正该项后会重新提交，也可以点“重试”。"),
+      h(
+        "ul",
+        { class: "failures" },
+        [...reasons].map(([message, edit]) =>
+          h("li", { class: "failure" }, message, edit ? h("button", editProps(edit), "修改") : null),
+        ),
+      ),
+      h("p", { class: "meta" }, "暂停发送的记录仍保存在手机上：改正后会重新提交，也可以点“重试”；同一记录中不受影响的内容照常上传。"),
       h("button", { class: "button small retry", type: "button", onclick: () => outbox.retry(visitId) }, "重试"),
     );
   }
@@ -49,6 +57,28 @@ export async function drawStatus(el, visitId, summaries) {
     );
   }
   el.replaceChildren(...parts);
+}
+
+function editProps(edit) {
+  return { class: "button small edit-failed", type: "button", onclick: () => goEdit(edit) };
+}
+
+/** Open the page where a parked entry can be changed, and bring its item into view. */
+function goEdit(edit) {
+  if (location.hash !== edit.href) location.hash = edit.href;
+  if (!edit.item_id) return;
+  const started = Date.now();
+  const look = () => {
+    const card = root.querySelector(`[data-item-id="${CSS.escape(edit.item_id)}"]`);
+    if (card) {
+      card.scrollIntoView({ block: "center" });
+      const control = card.querySelector("button, input, textarea");
+      if (control) control.focus({ preventScroll: true });
+    } else if (Date.now() - started < 3000) {
+      setTimeout(look, 100);
+    }
+  };
+  look();
 }
 
 /** Draw every `.sync-line[data-visit-id]` on the page. */
@@ -104,7 +134,17 @@ export function statusCard() {
   const card = h("section", { class: "card status-card" }, h("p", { class: "meta last-contact" }, "上次连接服务器：…"));
   if (state.storageInfo) card.append(storageLine());
   drawContact();
+  drawOthers(card);
   return card;
+}
+
+/** A shared phone: say that other accounts' records wait here (never what they are). */
+async function drawOthers(card) {
+  const waiting = await db.othersWaiting().catch(() => 0);
+  if (!waiting) return;
+  card.append(
+    h("p", { class: "meta others-waiting" }, `本机还保存着其他账号的 ${waiting} 条待同步记录：该账号重新登录后会自动上传，请勿清除浏览器数据。`),
+  );
 }
 
 function storageLine() {

@@ -2,7 +2,7 @@
 // summary (督导小结), and marking the visit complete (read-only on the phone after).
 
 import * as db from "./db.js";
-import * as outbox from "./outbox.js";
+import * as visitsSync from "./visits-sync.js";
 import { evaluate, itemsOf, standardText, valueText } from "./checks.js";
 import { showFill } from "./fill.js";
 import { beginRender, config, state } from "./state.js";
@@ -129,13 +129,13 @@ async function submit(visitState) {
   const summary = summaryEl ? summaryEl.value : visitState.visit.summary || "";
   // Release held photos: they go now, and the declaration below names them.
   const pics = (await db.photosOf(visitState.visit.id)).filter((p) => !p.deleted);
-  for (const photo of pics) if (!photo.uploaded) await outbox.updatePhoto(photo.id, { hold_until: 0 });
+  for (const photo of pics) if (!photo.uploaded) await visitsSync.updatePhoto(photo.id, { hold_until: 0 });
   const results = await db.resultsOf(visitState.visit.id);
   const answered = [...results.values()].filter((r) => r.value).length;
   const visit = { ...visitState.visit, summary, local_state: "submitted", submitted_at: nowIso() };
   visit.resubmitted_round = visit.review_round || 0; // answers the bureau's return, if any
   visit.started_at = visit.started_at || visit.submitted_at;
-  await outbox.saveVisitHeader(
+  await visitsSync.saveVisitHeader(
     visit,
     headerBody(visit, "submitted", {
       submitted_at: visit.submitted_at,

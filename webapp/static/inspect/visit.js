@@ -3,7 +3,7 @@
 // (an item's badges, the progress line).
 
 import * as db from "./db.js";
-import * as outbox from "./outbox.js";
+import * as visitsSync from "./visits-sync.js";
 import { evaluate, itemsOf, OUTCOMES } from "./checks.js";
 import { LOCKED } from "./review-state.js";
 import { state } from "./state.js";
@@ -67,7 +67,7 @@ export async function ensureStarted(visitState) {
   if (visitState.visit.local_state !== "planned") return;
   const visit = { ...visitState.visit, local_state: "in_progress", started_at: visitState.visit.started_at || nowIso() };
   visitState.visit = visit;
-  await outbox.saveVisitHeader(visit, headerBody(visit, "in_progress"));
+  await visitsSync.saveVisitHeader(visit, headerBody(visit, "in_progress"));
   const badge = root.querySelector(".visit-header .visit-state");
   if (badge) {
     badge.textContent = STATE_LABELS.in_progress;

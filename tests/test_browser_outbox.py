@@ -1,0 +1,273 @@
+"""The outbox in Chromium: one bad entry never stalls the phone, a shared phone keeps each person's work apart.
+
+Same live server and phone helpers as test_browser_visits.py; the server's database is checked directly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from webapp.visits.models import ItemResult, Photo, Visit
+
+from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
+    download,
+    first,
+    item_card,
+    open_phone,
+    rows,
+    serve,
+    small_photo,
+    until,
+    wait_synced,
+    world,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def start_unplanned_visit(page: Any, school_id: int) -> str:
+    """Start a visit at a downloaded school from the home screen; returns its id (the fill page is open)."""
+    page.evaluate("location.hash = '#/'")
+    page.locator(f'li.school[data-school-id="{school_id}"] button.start-visit').click()
+    page.wait_for_selector("article.item")
+    return page.evaluate("location.hash.split('/')[2]")
+
+
+def submit_open_visit(page: Any, summary: str) -> None:
+    """Submit the visit on the fill page (offline is fine)."""
+    page.click("#to-submit")
+    page.fill("#summary", summary)
+    page.click("#submit")
+    page.click("#confirm-submit")
+    page.wait_for_selector(".readonly")
+
+
+def test_a_poisoned_entry_is_parked_while_the_rest_syncs(browser, serve, world, tmp_path):  # noqa: F811
+    server = serve()
+    items, planned, school_id = world["items"], world["visit_id"], world["school"].id
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, planned)
+    school = page.locator(f'li.school[data-school-id="{school_id}"]')
+    school.locator("button.download-school").click()
+    school.locator("button.start-visit").wait_for()
+    phone.set_offline(True)
+
+    # Visit A: an answer the server will fail on (500, again and again), a photo, the submit.
+    page.locator(f'li.visit[data-visit-id="{planned}"] a.open').click()
+    page.wait_for_selector("article.item")
+    yes_no = [i for i in items if i["check"]["type"] == "yes_no"]
+    item_card(page, yes_no[0]).locator("button[data-answer=yes]").click()
+    photo_item = first(items, "yes_no", photo=True)
+    item_card(page, photo_item).locator("input.pick").set_input_files(small_photo(tmp_path, "a.jpg", (200, 30, 30)))
+    page.wait_for_function("document.querySelectorAll('li.photo img.thumb').length === 1")
+    page.evaluate("window.dudao.flush()")
+    submit_open_visit(page, "A 校")
+    # Visit B, recorded after A: independent of A's trouble.
+    other = start_unplanned_visit(page, school_id)
+    for item in yes_no[1:3]:
+        item_card(page, item).locator("button[data-answer=no]").click()
+    page.evaluate("window.dudao.flush()")
+
+    # A's write makes the server fail (500), alone or inside a batch (which then writes nothing).
+    poisoned: list[str] = []
+    crash = {"error": {"code": "internal_error", "message": "服务器内部错误。"}}
+
+    def fail_a_results(route: Any) -> None:
+        poisoned.append(route.request.url)
+        route.fulfill(status=500, content_type="application/json", body=json.dumps(crash))
+
+    def fail_batches_with_a_results(route: Any) -> None:
+        entries = json.loads(route.request.post_data or "{}").get("entries", [])
+        if any(e["kind"] == "results_post" and e["target"] == planned for e in entries):
+            route.fulfill(status=500, content_type="application/json", body=json.dumps(crash))
+        else:
+            route.continue_()
+
+    page.route(f"**/api/v1/visits/{planned}/results", fail_a_results)
+    page.route("**/api/v1/sync", fail_batches_with_a_results)
+    phone.set_offline(False)
+    page.evaluate("location.hash = '#/'")
+    wait_synced(page, other)
+    until(
+        page,
+        """async (id) => {
+            const left = await window.dudao.outbox.entries(id);
+            const badge = document.querySelector(`.sync-line[data-visit-id="${id}"] .sync-status`);
+            return left.some((e) => e.status === "failed") && badge?.textContent === "失败";
+        }""",
+        planned,
+    )
+    # B reached the server whole; of A, what does not depend on the bad write did too.
+    assert rows(ItemResult, visit_id=other) == 2
+    assert rows(Photo, visit_id=planned) == 1
+    assert rows(ItemResult, visit_id=planned) == 0
+    db_visit = lambda: rows(Visit, id=planned, state="submitted")  # noqa: E731
+    assert db_visit() == 0  # the submit waits for the write it declares
+    left = page.evaluate(f"window.dudao.outbox.entries('{planned}')")
+    assert [(e["kind"], e["status"]) for e in left] == [("result", "failed"), ("visit", "pending")]
+    assert left[0]["attempts"] >= 5 and len(poisoned) == left[0]["attempts"]
+    line = page.locator(f'.sync-line[data-visit-id="{planned}"]')
+    assert "服务器处理这条记录时出错（500）" in line.locator(".failures").inner_text()
+    assert line.locator("button.edit-failed").count() == 1
+    page.screenshot(path=str(tmp_path / "parked.png"))
+    # Parked means no more requests until the person acts.
+    tries = len(poisoned)
+    page.evaluate("window.dudao.replayNow()")
+    page.wait_for_timeout(500)
+    assert len(poisoned) == tries
+
+    # The server is mended; 重试 sends the write, then the submit that waited for it.
+    page.unroute(f"**/api/v1/visits/{planned}/results")
+    page.unroute("**/api/v1/sync")
+    line.locator("button.retry").click()
+    wait_synced(page, planned)
+    assert rows(ItemResult, visit_id=planned) == 1 and db_visit() == 1
+    assert not errors, errors
+    phone.close()
+
+
+def sign_out(phone: Any, server: Any) -> None:
+    """Sign out through the site's own form, in a page of the phone's browser."""
+    page = phone.new_page()
+    page.goto(server.url + "/")
+    page.click("form.logout button")
+    page.wait_for_url("**/login")
+    page.close()
+
+
+def sign_in_app(phone: Any, server: Any, username: str) -> Any:
+    """Sign in on the same browser and open the offline app; returns the page."""
+    from .conftest import PASSWORD
+
+    page = phone.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(server.url + "/login?next=/inspect/")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inspect/")
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+    return page
+
+
+def test_a_shared_phone_keeps_each_persons_work_apart(browser, serve, world, factory, tmp_path):  # noqa: F811
+    server = serve()
+    items, visit_a = world["items"], world["visit_id"]
+    school = world["school"]
+    other = factory.user("inspector", school.county, (school,))
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_a)
+    page.locator(f'li.visit[data-visit-id="{visit_a}"] a.open').click()
+    page.wait_for_selector("article.item")
+
+    # A records offline, closes the app, and signs out once back online.
+    phone.set_offline(True)
+    yes_no = [i for i in items if i["check"]["type"] == "yes_no"]
+    for item in yes_no[:3]:
+        item_card(page, item).locator("button[data-answer=yes]").click()
+    photo_item = first(items, "yes_no", photo=True)
+    item_card(page, photo_item).locator("input.pick").set_input_files(small_photo(tmp_path, "a.jpg", (20, 200, 30)))
+    page.wait_for_function("document.querySelectorAll('li.photo img.thumb').length === 1")
+    page.evaluate("window.dudao.flush()")
+    a_entries = len(page.evaluate("window.dudao.outbox.entries()"))
+    assert a_entries == 5  # the visit's start, three answers, a photo
+    page.close()
+    phone.set_offline(False)
+    sign_out(phone, server)
+
+    # B signs in on the same browser: nothing of A's is shown or sent.
+    page = sign_in_app(phone, server, other.username)
+    page.wait_for_selector("#visit-list")
+    assert page.locator(f'li.visit[data-visit-id="{visit_a}"]').count() == 0
+    assert page.evaluate("window.dudao.outbox.entries()") == []
+    assert page.evaluate(f"window.dudao.db.photosOf('{visit_a}')") == []
+    assert page.evaluate(f"window.dudao.db.get('visits', '{visit_a}')") is None
+    page.locator(".others-waiting").wait_for()
+    assert "其他账号的 5 条待同步记录" in page.locator(".others-waiting").inner_text()
+    # B works and syncs; A's records stay where they are.
+    school_row = page.locator(f'li.school[data-school-id="{school.id}"]')
+    school_row.locator("button.download-school").click()
+    school_row.locator("button.start-visit").click()
+    page.wait_for_selector("article.item")
+    visit_b = page.evaluate("location.hash.split('/')[2]")
+    item_card(page, yes_no[0]).locator("button[data-answer=no]").click()
+    page.evaluate("window.dudao.flush()")
+    wait_synced(page, visit_b)
+    page.evaluate("window.dudao.replayNow()")
+    assert rows(ItemResult, visit_id=visit_b) == 1
+    assert rows(ItemResult, visit_id=visit_a) == 0 and rows(Photo) == 0
+    assert server.count("PUT", f"/visits/{visit_a}") == 0
+    page.close()
+    sign_out(phone, server)
+
+    # A signs in again: everything is there and syncs, nothing lost.
+    page = sign_in_app(phone, server, world["inspector"].username)
+    page.locator(f'li.visit[data-visit-id="{visit_a}"]').wait_for()
+    assert page.locator(f'li.school[data-school-id="{school.id}"]').count() == 1
+    wait_synced(page, visit_a)
+    assert rows(ItemResult, visit_id=visit_a) == 3 and rows(Photo, visit_id=visit_a) == 1
+    assert rows(Visit, id=visit_b, inspector_id=other.id) == 1
+    assert page.locator(f'li.visit[data-visit-id="{visit_b}"]').count() == 0
+    assert not errors, errors
+    phone.close()
+
+
+def test_records_from_before_owners_are_adopted_by_the_first_user(browser, serve, world):  # noqa: F811
+    server = serve()
+    visit_id = world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    # As an older version of the app left them: no owner on the records.
+    page.evaluate(
+        """async () => {
+            const db = window.dudao.db;
+            await db.transaction(["visits", "meta"], "readwrite", async (s) => {
+                for (const visit of await db.req(s.visits.getAll())) {
+                    delete visit.owner;
+                    await db.req(s.visits.put(visit));
+                }
+                await db.req(s.meta.delete("owners_adopted"));
+                await db.req(s.meta.delete("owner"));
+            }, true);
+        }"""
+    )
+    page.reload()
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+    page.locator('[data-banner="adopted"]').wait_for()
+    assert "已归入当前账号" in page.locator('[data-banner="adopted"]').inner_text()
+    page.locator(f'li.visit[data-visit-id="{visit_id}"]').wait_for()
+    owner = page.evaluate(f"window.dudao.db.get('visits', '{visit_id}').then((v) => v.owner)")
+    assert owner == world["inspector"].id
+    assert not errors, errors
+    phone.close()
+
+
+def test_without_the_batch_endpoint_the_phone_sends_entry_by_entry(browser, serve, world):  # noqa: F811
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
+    page.wait_for_selector("article.item")
+    phone.set_offline(True)
+    for item in [i for i in items if i["check"]["type"] == "yes_no"][:3]:
+        item_card(page, item).locator("button[data-answer=yes]").click()
+    page.evaluate("window.dudao.flush()")
+    # An older server: no POST /api/v1/sync.
+    missing = {"error": {"code": "not_found", "message": "页面不存在。"}}
+    page.route(
+        "**/api/v1/sync",
+        lambda route: route.fulfill(status=404, content_type="application/json", body=json.dumps(missing)),
+    )
+    phone.set_offline(False)
+    wait_synced(page, visit_id)
+    assert rows(ItemResult, visit_id=visit_id) == 3
+    assert server.count("PUT", f"/visits/{visit_id}") == 1 and server.count("POST", "/results") >= 1
+    assert server.count("POST", "/api/v1/sync") == 0  # answered by the route, never reached the server
+    assert not errors, errors
+    phone.close()
