@@ -95,6 +95,7 @@ def _register(app: Flask) -> None:
     from .lessons import register as register_lessons
     from .packs.cli import checklists_cli
     from .packs.routes import bp as packs_bp
+    from .schools import setup as schools
     from .visits.api import bp as api_bp
     from .visits.batch import bp as sync_bp
     from .visits.media import bp as media_bp
@@ -109,6 +110,7 @@ def _register(app: Flask) -> None:
         app.register_blueprint(blueprint)
     bureau.init(app)
     register_lessons(app)
+    schools.init(app)
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_cli)
     guard.init(app)  # last, as it puts itself first: before CSRF and every other hook

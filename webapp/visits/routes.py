@@ -114,9 +114,9 @@ def precache_urls() -> list[str]:
 
 
 @bp.route("/inspect/")
-@roles_required("inspector", "researcher")
+@roles_required("inspector", "researcher", "school")
 def shell() -> Response:
-    """The offline app shell (inspectors, and 教研员 for their lesson log; identical for all)."""
+    """The offline app shell (inspectors, 教研员 for their lesson log, 学校 for its 整改; identical for all)."""
     css = _css_of(str(current_app.static_folder))
     response = Response(render_template("visits/shell.html", version=shell_version(), css=css))
     # The service worker refetches it on update; browsers must not keep stale copies.
