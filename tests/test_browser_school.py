@@ -1,0 +1,113 @@
+"""The 学校 account in real Chromium on a 360-px phone: progress with a photo and 申请销号 recorded
+offline, synced once, and the reviewer closes the task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from webapp.bureau.models import RectificationTask, TaskPhoto, TaskUpdate
+from webapp.extensions import db
+
+from .bureau_support import ALARM, make_world, record_visit
+from .conftest import PASSWORD
+from .test_browser_visits import (  # noqa: F401  (serve is a fixture)
+    TIMEOUT,
+    no_sideways_scroll,
+    open_phone,
+    rows,
+    serve,
+    small_photo,
+    until,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def world(app: Any, factory: Any) -> Any:
+    """西吉县 with an accepted visit whose failed alarm item opened a task, and the school's account."""
+    world = make_world(factory)
+    world.principal = factory.user("school", world.county, school_id=world.school.id)
+    visit_id, _, _ = record_visit(world.client(app, "inspector"), world.school, {ALARM: {"answer": "no"}})
+    accepted = world.client(app, "reviewer").post(f"/bureau/visits/{visit_id}/review", data={"decision": "accept"})
+    assert accepted.status_code == 302
+    world.task_id = db.session.scalar(select(RectificationTask.id).where(RectificationTask.item_id == ALARM))
+    db.session.rollback()
+    return world
+
+
+def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve, world, tmp_path):  # noqa: F811
+    server = serve()
+    phone, page, errors = open_phone(browser, server, world.principal.username)
+    page.wait_for_selector("#task-list li.task")
+    assert page.locator("#task-list li.task").count() == 1
+    no_sideways_scroll(page)
+    page.click(f'#task-list li[data-task-id="{world.task_id}"] a')
+    page.wait_for_selector("#progress-form")
+    assert "门卫室未安装" in page.locator("#findings").inner_text()
+    no_sideways_scroll(page)
+
+    phone.set_offline(True)
+    page.fill("#progress-note", "已在门卫室安装一键报警装置")
+    page.set_input_files("#progress-photos", small_photo(tmp_path, "alarm.jpg", (40, 120, 200)))
+    page.check("#request-closure")
+    page.click("#save-progress")
+    page.wait_for_selector("#task-history li.local")
+    assert "待同步" in page.locator("#task-history li.local").inner_text()
+    assert rows(TaskUpdate, task_id=world.task_id, kind="request") == 0  # nothing has left the phone
+
+    # A reload with no network: the app and the entry (with its photo) are still on the phone.
+    page.reload()
+    page.wait_for_selector("#task-history li.local")
+    assert page.locator("#requested-note").count() == 1
+    no_sideways_scroll(page)
+
+    phone.set_offline(False)
+    page.evaluate("window.dudao.replayNow()")
+    until(
+        page,
+        "async () => (await window.dudao.outbox.entries()).length === 0 && !window.dudao.outbox.state().running",
+    )
+    assert rows(TaskUpdate, task_id=world.task_id, kind="request") == 1
+    assert rows(TaskPhoto, task_id=world.task_id) == 1
+    assert rows(RectificationTask, id=world.task_id, state="requested") == 1
+    # Sending the same entry again (a lost answer) records nothing more.
+    sent = page.evaluate(
+        """async (taskId) => {
+            const id = (await window.dudao.db.getMeta(window.dudao.db.userKey('school_bundle'))).tasks[0]
+              .updates.find((u) => u.kind === 'request').client_id;
+            const token = (await (await fetch('/api/v1/me')).json()).csrf_token;
+            const form = new FormData();
+            form.append('note', 'again');
+            const r = await fetch(`/api/v1/tasks/${taskId}/progress/${id}`,
+              {method: 'PUT', body: form, headers: {'X-CSRFToken': token}});
+            return r.status;
+        }""",
+        world.task_id,
+    )
+    assert sent == 200 and rows(TaskUpdate, task_id=world.task_id, kind="request") == 1
+
+    # The reviewer sees the school's entry and closes the task.
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    review = desk.new_page()
+    review.set_default_timeout(TIMEOUT)
+    review.goto(f"{server.url}/login?next=/rectification/{world.task_id}")
+    review.fill("#username", world.reviewer.username)
+    review.fill("#password", PASSWORD)
+    review.click("button[type=submit]")
+    review.wait_for_url(f"**/rectification/{world.task_id}")
+    assert "已在门卫室安装一键报警装置" in review.content()
+    assert review.locator("img").count() >= 1
+    review.click("form[action$='/close'] button[type=submit]")
+    review.wait_for_url("**done=closed**")
+    assert rows(RectificationTask, id=world.task_id, state="closed") == 1
+    desk.close()
+
+    # Back on the phone, the task is among the closed ones.
+    page.goto(server.url + "/inspect/#/")
+    page.wait_for_selector(f'#closed-list li[data-task-id="{world.task_id}"]')
+    phone.close()
+    assert errors == []
