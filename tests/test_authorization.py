@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pytest
+from sqlalchemy import select
 
+from webapp.core.models import Term
 from webapp.extensions import db
 from webapp.lessons.models import Activity
+from webapp.schools.models import SelfReport
 from webapp.visits.operations import plan_visit
 
 from .bureau_support import authorization_rows
@@ -248,6 +251,32 @@ CASES = [
         {**SCHOOL_API, "school": 404, "inspector": 404},
         data={},
     ),
+    # Self-reports: the school fills its own; its inspector, the county's reviewer or an admin verifies.
+    Case(
+        "self_reports.mine", "GET", "/self-reports/mine", {**dict.fromkeys(ROLES, 403), "school": 200, "anonymous": 302}
+    ),
+    Case(
+        "self_reports.fill",
+        "POST",
+        "/self-reports/mine/helan.safety.road_safety_education",
+        {**dict.fromkeys(ROLES, 403), "school": 422, "anonymous": 302},
+        data={},
+    ),
+    Case("self_reports.index", "GET", "/self-reports/", {**BUREAU_ONLY, "inspector": 200}),
+    Case("self_reports.show", "GET", "/self-reports/{report}", {**BUREAU_ONLY, "inspector": 200, "school": 200}),
+    Case(
+        "self_reports.show",
+        "GET",
+        "/self-reports/{foreign_report}",
+        {**BUREAU_ONLY, "inspector": 404, "reviewer": 404, "school": 404},
+    ),
+    Case(
+        "self_reports.verify",
+        "POST",
+        "/self-reports/{report}/verify",
+        {**BUREAU_ONLY, "inspector": 422, "reviewer": 422, "admin": 422},
+        data={},
+    ),
     # Last: it ends the session the cases above share.
     Case("auth.logout", "POST", "/logout", {**dict.fromkeys(ROLES, 302)}),
 ]
@@ -285,6 +314,18 @@ def world(factory):
     )
     db.session.add(activity)
     bureau_ids = authorization_rows(home, other, inspected, foreign, visit, foreign_visit, users["reviewer"])
+    reports = {
+        name: SelfReport(
+            county_id=school.county_id,
+            school_id=school.id,
+            term_id=db.session.scalar(select(Term.id).where(Term.county_id == school.county_id)),
+            item_id="x.self",
+            state="submitted",
+            comment="",
+        )
+        for name, school in (("report", inspected), ("foreign_report", foreign))
+    }
+    db.session.add_all(reports.values())
     db.session.commit()
     ids = {
         "inspected": inspected.id,
@@ -298,6 +339,7 @@ def world(factory):
         "researcher_user": users["researcher"].id,
         "outsider": factory.user("researcher", other).id,
         **bureau_ids,
+        **{name: report.id for name, report in reports.items()},
     }
     return users, ids
 

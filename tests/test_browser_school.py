@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from webapp.bureau.models import RectificationTask, TaskPhoto, TaskUpdate
 from webapp.extensions import db
+from webapp.schools.models import SelfReport
 
 from .bureau_support import ALARM, make_world, record_visit
-from .conftest import PASSWORD
+from .conftest import PASSWORD, PHONE
 from .test_browser_visits import (  # noqa: F401  (serve is a fixture)
     TIMEOUT,
     no_sideways_scroll,
@@ -24,6 +25,15 @@ from .test_browser_visits import (  # noqa: F401  (serve is a fixture)
 )
 
 pytestmark = pytest.mark.browser
+
+
+def sign_in(page: Any, url: str, username: str, target: str) -> None:
+    """Sign in through the login form and land on ``target``."""
+    page.goto(f"{url}/login?next={target}")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**{target}")
 
 
 @pytest.fixture
@@ -94,11 +104,7 @@ def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve,
     desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     review = desk.new_page()
     review.set_default_timeout(TIMEOUT)
-    review.goto(f"{server.url}/login?next=/rectification/{world.task_id}")
-    review.fill("#username", world.reviewer.username)
-    review.fill("#password", PASSWORD)
-    review.click("button[type=submit]")
-    review.wait_for_url(f"**/rectification/{world.task_id}")
+    sign_in(review, server.url, world.reviewer.username, f"/rectification/{world.task_id}")
     assert "已在门卫室安装一键报警装置" in review.content()
     assert review.locator("img").count() >= 1
     review.click("form[action$='/close'] button[type=submit]")
@@ -109,5 +115,43 @@ def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve,
     # Back on the phone, the task is among the closed ones.
     page.goto(server.url + "/inspect/#/")
     page.wait_for_selector(f'#closed-list li[data-task-id="{world.task_id}"]')
+    phone.close()
+    assert errors == []
+
+
+def test_self_report_goes_from_the_school_to_verified(browser, serve, world, tmp_path):  # noqa: F811
+    server = serve()
+    item = "xiji.teaching.sport_art_skills"
+    phone = browser.new_context(**PHONE)
+    page = phone.new_page()
+    page.set_default_timeout(TIMEOUT)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, server.url, world.principal.username, "/self-reports/mine")
+    card = page.locator(f'section.self-report[data-item-id="{item}"]')
+    assert card.locator(".report-state").inner_text() == "未填报"
+    card.locator("input[name=number]").fill("2")
+    card.locator("textarea[name=note]").fill("每名学生掌握2项技能，附统计表")
+    card.locator("input[type=file]").set_input_files(small_photo(tmp_path, "sheet.jpg", (10, 160, 90)))
+    no_sideways_scroll(page)
+    card.locator("button[value=submit]").click()
+    page.wait_for_url("**done=submitted**")
+    assert page.locator(f'section.self-report[data-item-id="{item}"] .report-state').inner_text() == "待核验"
+
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    review = desk.new_page()
+    review.set_default_timeout(TIMEOUT)
+    sign_in(review, server.url, world.reviewer.username, "/self-reports/")
+    review.click("#waiting-reports a")
+    assert "2" in review.locator("#reported-value").inner_text() and review.locator(".gallery img").count() == 1
+    review.check("input[name=decision][value=accept]")
+    review.fill("#comment", "已抽问学生核实")
+    review.click("#verify button[type=submit]")
+    review.wait_for_url("**done=accepted**")
+    desk.close()
+
+    page.reload()
+    assert page.locator(f'section.self-report[data-item-id="{item}"] .report-state').inner_text() == "已核验"
+    assert rows(SelfReport, item_id=item, state="accepted") == 1
     phone.close()
     assert errors == []

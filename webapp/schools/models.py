@@ -58,6 +58,14 @@ class SelfReport(db.Model):
         """The state's Chinese name."""
         return REPORT_STATES.get(self.state, self.state)
 
+    @property
+    def value_label(self) -> str:
+        """The reported value in words: 是 / 否 / 不适用 / the number."""
+        value = self.value or {}
+        if "answer" in value:
+            return {"yes": "是", "no": "否", "na": "不适用"}.get(value["answer"], str(value["answer"]))
+        return str(value.get("number", value.get("text", "—")))
+
 
 class SelfReportPhoto(StoredImage, db.Model):
     """Evidence of a self-report, stored like every other photo."""
