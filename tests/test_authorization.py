@@ -277,6 +277,10 @@ CASES = [
         {**BUREAU_ONLY, "inspector": 422, "reviewer": 422, "admin": 422},
         data={},
     ),
+    # The inbox: everyone's own notices (an id that is not theirs, or none, is 404).
+    Case("notices.inbox", "GET", "/inbox/", SIGNED_IN),
+    Case("notices.open_notice", "GET", "/inbox/999999", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
+    Case("notices.read_all", "POST", "/inbox/read", dict.fromkeys(ROLES, 302), data={}),
     # Last: it ends the session the cases above share.
     Case("auth.logout", "POST", "/logout", {**dict.fromkeys(ROLES, 302)}),
 ]

@@ -93,6 +93,7 @@ def _register(app: Flask) -> None:
     from .demo.cli import demo_cli
     from .imports.routes import bp as imports_bp
     from .lessons import register as register_lessons
+    from .notices import setup as notices
     from .packs.cli import checklists_cli
     from .packs.routes import bp as packs_bp
     from .schools import setup as schools
@@ -111,6 +112,7 @@ def _register(app: Flask) -> None:
     bureau.init(app)
     register_lessons(app)
     schools.init(app)
+    notices.init(app)
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_cli)
     guard.init(app)  # last, as it puts itself first: before CSRF and every other hook

@@ -16,6 +16,7 @@ from ..bureau.schemas import ProgressSchema, load_form
 from ..bureau.tasks import Upload, add_progress
 from ..errors import AppError
 from ..extensions import csrf, db
+from ..notices.events import task_changed
 from ..timeutil import utcnow
 from ..visits.api import check_csrf_header, committed
 from ..visits.operations import iso
@@ -62,6 +63,7 @@ def progress_entry(task_id: int, client_id: str) -> tuple[dict[str, Any], int]:
     update = add_progress(
         current_user, task, data["note"], uploads, request_closure=data["request_closure"], client_id=client_id
     )
+    task_changed(task)
     return {"update_id": update.id, "task": task_as_dict(task), "replayed": False}, 201
 
 

@@ -16,6 +16,8 @@ from ..bureau.tasks import Upload
 from ..core.models import County, School, Term
 from ..errors import AppError
 from ..extensions import db
+from ..notices.events import report_events
+from ..timeutil import today_in_china
 from . import selfreport
 from .models import SelfReport
 
@@ -91,9 +93,10 @@ def fill(item_id: str) -> Any:
         value = selfreport.parse_value(item.check, data["answer"], data["number"].strip())
         files = [f for f in request.files.getlist("photos") if f and f.filename]
         uploads = [Upload(f.read()) for f in files]
-        selfreport.save_report(
+        report = selfreport.save_report(
             current_user, school, term, item, value, data["note"], uploads, submit=data["action"] == "submit"
         )
+        report_events(report, today_in_china())
     except AppError as exc:
         db.session.rollback()
         return _mine_page(exc.status, {**exc.fields, "_": [exc.message]}, failed=item.id)
@@ -161,6 +164,7 @@ def verify(report_id: int) -> Any:
     try:
         data = load_form(VerifyForm(), request.form)
         selfreport.verify(current_user, report, data["decision"], data["comment"])
+        report_events(report, today_in_china())
     except AppError as exc:
         db.session.rollback()
         return _report_page(_visible_report(report_id), exc.status, {**exc.fields, "_": [exc.message]})
