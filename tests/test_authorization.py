@@ -277,6 +277,7 @@ CASES = [
         {**BUREAU_ONLY, "inspector": 422, "reviewer": 422, "admin": 422},
         data={},
     ),
+    Case("school_side.index", "GET", "/bureau/school-side/", BUREAU_ONLY),
     # The inbox: everyone's own notices (an id that is not theirs, or none, is 404).
     Case("notices.inbox", "GET", "/inbox/", SIGNED_IN),
     Case("notices.open_notice", "GET", "/inbox/999999", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
