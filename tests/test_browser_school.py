@@ -64,6 +64,10 @@ def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve,
     page.fill("#progress-note", "已在门卫室安装一键报警装置")
     page.set_input_files("#progress-photos", small_photo(tmp_path, "alarm.jpg", (40, 120, 200)))
     page.check("#request-closure")
+    # The page is drawn again (as when the bundle arrives late): what is typed and picked stays.
+    page.evaluate("window.dispatchEvent(new HashChangeEvent('hashchange'))")
+    page.wait_for_selector("#progress-form")
+    assert page.input_value("#progress-note") == "已在门卫室安装一键报警装置" and page.is_checked("#request-closure")
     page.click("#save-progress")
     page.wait_for_selector("#task-history li.local")
     assert "待同步" in page.locator("#task-history li.local").inner_text()
@@ -83,7 +87,10 @@ def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve,
     )
     assert rows(TaskUpdate, task_id=world.task_id, kind="request") == 1
     assert rows(TaskPhoto, task_id=world.task_id) == 1
+    assert rows(TaskUpdate, task_id=world.task_id, kind="request", note="已在门卫室安装一键报警装置") == 1
     assert rows(RectificationTask, id=world.task_id, state="requested") == 1
+    # The school's app never asked for an inspector's visit list (it would be refused).
+    assert server.requests[("GET", "/api/v1/visits")] == 0
     # Sending the same entry again (a lost answer) records nothing more.
     sent = page.evaluate(
         """async (taskId) => {
@@ -105,7 +112,8 @@ def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve,
     review = desk.new_page()
     review.set_default_timeout(TIMEOUT)
     sign_in(review, server.url, world.reviewer.username, f"/rectification/{world.task_id}")
-    assert "已在门卫室安装一键报警装置" in review.content()
+    review.locator(".timeline").wait_for()
+    assert "已在门卫室安装一键报警装置" in review.content(), review.locator("main").inner_text()[:3000]
     assert review.locator("img").count() >= 1
     review.click("form[action$='/close'] button[type=submit]")
     review.wait_for_url("**done=closed**")

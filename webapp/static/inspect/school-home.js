@@ -140,6 +140,10 @@ function progressForm(task, onSaved) {
       const photos = [];
       for (const file of chosen) photos.push(await preparePhoto(file));
       await queueProgress(task.id, note.value.trim(), closure.checked, photos);
+      // Saved: the next draw starts from an empty form.
+      note.value = "";
+      files.value = "";
+      closure.checked = false;
       toast(online() ? "已保存，正在上传。" : "已保存在手机上，联网后自动上传。", "ok");
       await onSaved();
     } catch (error) {
@@ -149,7 +153,7 @@ function progressForm(task, onSaved) {
   });
   return h(
     "section",
-    { class: "card", id: "progress-form" },
+    { class: "card", id: "progress-form", dataset: { taskId: String(task.id) } },
     h("h3", {}, "记录整改进展"),
     h("label", { for: "progress-note" }, "整改情况"),
     note,
@@ -170,6 +174,7 @@ async function drawTask(stale, taskId) {
     return;
   }
   setChrome(task.item_title, "#/");
+  const typed = typedProgress();
   const requested = task.state === "requested" || waiting.some((e) => e.body.request_closure);
   root.replaceChildren(
     h(
@@ -199,6 +204,22 @@ async function drawTask(stale, taskId) {
     h("h3", {}, "整改记录"),
     h("ul", { class: "plain history", id: "task-history" }, [...task.updates].reverse().map(historyEntry), waiting.map(waitingEntry)),
   );
+  restoreProgress(typed);
   drawStatuses(summaries);
   bar.replaceChildren(syncNowButton(summaries));
+}
+
+// A redraw (the bundle arrived, a sync finished) must not lose what is being typed or picked.
+function typedProgress() {
+  const note = root.querySelector("#progress-note");
+  if (!note) return null;
+  return { taskId: root.querySelector("#progress-form").dataset.taskId, note: note.value, files: root.querySelector("#progress-photos").files, closure: root.querySelector("#request-closure").checked };
+}
+
+function restoreProgress(typed) {
+  const note = root.querySelector("#progress-note");
+  if (!typed || !note || root.querySelector("#progress-form").dataset.taskId !== typed.taskId) return;
+  note.value = typed.note;
+  if (typed.files && typed.files.length) root.querySelector("#progress-photos").files = typed.files;
+  root.querySelector("#request-closure").checked = typed.closure;
 }
