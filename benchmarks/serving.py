@@ -47,9 +47,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_ready(base: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    """Wait until the server answers its login page."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(base + "/login", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("gunicorn did not start")
+        time.sleep(0.2)
+
+
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int = 4, threads: int = 4) -> Iterator[tuple[str, int]]:
-    """Run ``wsgi:app`` under gunicorn with the repository's config; yield (base URL, master pid)."""
+def gunicorn(
+    env: dict[str, str], workers: int = 4, threads: int = 4, wait: bool = True
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run ``wsgi:app`` under gunicorn with the repository's config; yield (base URL, process).
+
+    ``wait=False`` returns at once (start several, then :func:`wait_ready` each).
+    """
     port = free_port()
     full_env = {
         **os.environ,
@@ -64,17 +83,9 @@ def gunicorn(env: dict[str, str], workers: int = 4, threads: int = 4) -> Iterato
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base + "/login", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start")
-            time.sleep(0.2)
-        yield base, process.pid
+        if wait:
+            wait_ready(base, process)
+        yield base, process
     finally:
         process.terminate()
         try:

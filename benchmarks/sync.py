@@ -298,10 +298,10 @@ def server_figures(database_url: str) -> None:
             "DUDAO_SESSION_COOKIE_SECURE": "false",
             "DUDAO_STORAGE_DIR": f"{tmp}/photos",
         }
-        with serving.gunicorn(env) as (base, master), app.app_context():
+        with serving.gunicorn(env) as (base, server), app.app_context():
             session = serving.signed_in_session(base, "bench", PASSWORD)
             school_id = app.config["_bench_school"]
-            run = serving.ingest(base, master, session, school_id, clients=16, seconds=10)
+            run = serving.ingest(base, server.pid, session, school_id, clients=16, seconds=10)
             emit("ingest_pg_16_clients", run["rate"], "visit-syncs/s")
             emit("cpu_per_visit_sync", run["cpu_ms"], "ms")
             emit("cpu_per_visit_sync_app", run["app_ms"], "ms")
@@ -319,7 +319,17 @@ def main() -> None:
             raise SystemExit("set BENCH_DATABASE_URL to a PostgreSQL database")
         server_figures(pg)
         return
-    emit("app_shell_gzip_bytes", shell_bytes(), "B")
+    from benchmarks import phone
+
+    shell = shell_bytes()
+    emit("app_shell_gzip_bytes", shell, "B")
+    emit("shell_gzip", shell, "B")
+    if Path(CHROMIUM).exists():
+        with bench_app(None) as app:
+            requests, revalidated, sent = phone.cold_load_requests(app, PASSWORD, CHROMIUM)
+        emit("cold_load_requests", requests, "requests")
+        emit("cold_load_revalidated", revalidated, "requests")
+        emit("cold_load_body_bytes", sent, "B")
     original = _photo_4000x3000()
     emit("photo_original_bytes", len(original), "B")
     resized = resize_in_chromium(original)
@@ -328,6 +338,7 @@ def main() -> None:
         emit("photo_resized_bytes", len(resized), "B")
         emit("photo_resized_long_edge", max(image.size), "px")
         emit("photo_size_ratio", len(original) / len(resized), "x")
+    phone.photo_figures(emit, resize_in_chromium)
     photos = [_variant(resized or original, n) for n in range(10)]
     wire, payload = wire_overhead(photos)
     emit("sync_payload_bytes", payload, "B")

@@ -3,6 +3,7 @@ and see the progress move on the phone, on the 教研员's home page and in the 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -108,3 +109,54 @@ def test_three_lessons_logged_offline_reach_the_bureau(browser, serve, world, tm
     bureau.close()
     phone.close()
     assert errors == []
+
+
+def test_past_the_records_the_phone_keeps_it_shows_the_servers_standing(
+    browser,
+    serve,  # noqa: F811
+    world,
+    monkeypatch,
+):
+    from datetime import date
+
+    from webapp.lessons import bundle
+
+    from .conftest import login
+    from .lessons_world import lesson
+
+    server = serve()
+    monkeypatch.setattr(bundle, "RECORD_LIMIT", 2)  # the phone gets the newest 2 of 3
+    desk = server.app.test_client()
+    login(desk, world.researcher)
+    token = desk.get("/api/v1/me").get_json()["csrf_token"]
+    for n in range(3):
+        body = lesson(world.rural, date.today(), topic=f"服务器上的第 {n + 1} 节")
+        answer = desk.put(f"/api/v1/activities/{uuid.uuid4()}", json=body, headers={"X-CSRFToken": token})
+        assert answer.status_code == 201, answer.get_json()
+
+    phone, page, errors = open_phone(browser, server, world.researcher.username)
+    page.wait_for_selector("#lesson-progress")
+    page.locator(".older-records").wait_for()
+    assert page.locator("#activity-list li.activity").count() == 2
+    assert done_on_phone(page) == "3"  # the server's count, not the 2 records on the phone
+    # Offline, a new lesson moves it at once: the standing plus what the phone has not sent yet.
+    phone.set_offline(True)
+    log_lesson(page, world.rural.id, "离线记录的一节")
+    assert done_on_phone(page) == "4"
+    phone.set_offline(False)
+    page.evaluate("window.dudao.replayNow()")
+    until(page, "async () => (await window.dudao.outbox.entries()).length === 0")
+    assert rows(Activity) == 4
+    # The bundle again: new content; then unchanged, a 304 without a body.
+    statuses = page.evaluate(
+        """async () => {
+            const sync = await import("/static/inspect/lessons-sync.js");
+            return [(await sync.refreshBundle()).status, (await sync.refreshBundle()).status];
+        }"""
+    )
+    assert statuses == [200, 304]
+    page.evaluate("location.reload()")
+    page.wait_for_selector("#lesson-progress")
+    assert done_on_phone(page) == "4"
+    assert errors == []
+    phone.close()

@@ -12,6 +12,7 @@ import pytest
 
 from webapp.visits.models import ItemResult, Photo, Visit
 
+from .conftest import PASSWORD, PHONE
 from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
     download,
     first,
@@ -140,8 +141,6 @@ def sign_out(phone: Any, server: Any) -> None:
 
 def sign_in_app(phone: Any, server: Any, username: str) -> Any:
     """Sign in on the same browser and open the offline app; returns the page."""
-    from .conftest import PASSWORD
-
     page = phone.new_page()
     page.set_default_timeout(20_000)
     page.goto(server.url + "/login?next=/inspect/")
@@ -191,9 +190,8 @@ def test_a_shared_phone_keeps_each_persons_work_apart(browser, serve, world, fac
     # B works and syncs; A's records stay where they are.
     school_row = page.locator(f'li.school[data-school-id="{school.id}"]')
     school_row.locator("button.download-school").click()
-    school_row.locator("button.start-visit").click()
-    page.wait_for_selector("article.item")
-    visit_b = page.evaluate("location.hash.split('/')[2]")
+    until(page, "async (id) => !!(await window.dudao.db.get('schools', id))?.checklist_version", school.id)
+    visit_b = start_unplanned_visit(page, school.id)
     item_card(page, yes_no[0]).locator("button[data-answer=no]").click()
     page.evaluate("window.dudao.flush()")
     wait_synced(page, visit_b)
@@ -270,4 +268,95 @@ def test_without_the_batch_endpoint_the_phone_sends_entry_by_entry(browser, serv
     assert server.count("PUT", f"/visits/{visit_id}") == 1 and server.count("POST", "/results") >= 1
     assert server.count("POST", "/api/v1/sync") == 0  # answered by the route, never reached the server
     assert not errors, errors
+    phone.close()
+
+
+def test_a_dropped_link_mid_photo_resumes_from_the_servers_offset(browser, serve, world, tmp_path):  # noqa: F811
+    import math
+
+    from PIL import Image
+
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
+    page.wait_for_selector("article.item")
+    phone.set_offline(True)
+    # Fine detail everywhere: the phone's copy takes several 256 KiB chunks.
+    path = tmp_path / "grain.jpg"
+    Image.effect_noise((1600, 1200), 90).convert("RGB").save(path, "JPEG", quality=95)
+    item = first(items, "yes_no", photo=True)
+    item_card(page, item).locator("input.pick").set_input_files(str(path))
+    page.wait_for_function("document.querySelectorAll('li.photo img.thumb').length === 1")
+    kept = page.evaluate(
+        "(id) => window.dudao.db.photosOf(id).then(([p]) => ({size: p.blob.size, type: p.blob.type, sha: p.sha256}))",
+        visit_id,
+    )
+    chunks = math.ceil(kept["size"] / (256 * 1024))
+    assert chunks >= 3 and kept["type"] == "image/webp"
+
+    # The second chunk reaches the server, but its answer is lost (the link drops).
+    ranges: list[str] = []
+
+    def drop_second_answer(route: Any) -> None:
+        if route.request.method != "PUT":
+            route.continue_()
+            return
+        ranges.append(route.request.headers["content-range"])
+        if len(ranges) == 2:
+            route.fetch()  # delivered to the server…
+            route.abort("connectionreset")  # …and the phone never hears
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/uploads/*", drop_second_answer)
+    phone.set_offline(False)
+    wait_synced(page, visit_id)
+    starts = [int(r.split()[1].split("-")[0]) for r in ranges]
+    # After the drop the phone asked where to go on, and went on from the server's offset:
+    # no byte was sent twice.
+    assert starts == [n * 256 * 1024 for n in range(chunks)], ranges
+    assert server.count("PUT", "/uploads/") == chunks and server.count("GET", "/uploads/") >= 2
+    assert ranges[-1].endswith(f"/{kept['size']}")
+    # Then attached by its hash: one small JSON PUT, no second copy of the bytes.
+    assert server.count("PUT", "/photos/") == 1 and rows(Photo, visit_id=visit_id, sha256=kept["sha"]) == 1
+    assert not errors, errors
+    phone.close()
+
+
+def test_storage_not_persistent_offers_to_ask_again(browser, serve, world):  # noqa: F811
+    server = serve()
+    phone = browser.new_context(**PHONE)
+    # A browser that refuses until it does not (as after installing to the home screen).
+    phone.add_init_script(
+        """(() => {
+            let granted = false;
+            const asks = [];
+            navigator.storage.persisted = async () => granted;
+            navigator.storage.persist = async () => { asks.push(Date.now()); return granted; };
+            window.__storage = { grant: () => { granted = true; }, asks };
+        })();"""
+    )
+    page = phone.new_page()
+    page.goto(server.url + "/login?next=/inspect/")
+    page.fill("#username", world["inspector"].username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inspect/")
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+    line = page.locator(".status-card .storage")
+    line.locator("button.persist").wait_for()
+    assert "尚未允许持久保存" in line.inner_text() and "添加到主屏幕" in line.inner_text()
+    assert page.evaluate("window.__storage.asks.length") == 1  # asked once by itself
+    page.reload()
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+    page.locator(".status-card .storage button.persist").wait_for()
+    assert page.evaluate("window.__storage.asks.length") == 0  # a new page: not asked again unprompted
+    page.evaluate("window.__storage.grant()")
+    page.locator(".status-card .storage button.persist").click()
+    page.locator(".status-card .storage.ok-text").wait_for()
+    assert page.locator(".status-card .storage").inner_text() == "离线数据已设为持久保存。"
     phone.close()

@@ -67,3 +67,20 @@ def test_features_add_views_and_home_sections_through_the_router(browser, live_s
     assert order.index("school-list") < order.index("extra-end")
     assert not errors, errors  # a broken section is skipped, not fatal
     phone.close()
+
+
+def test_the_shell_preloads_its_start_up_modules_and_precaches_only_what_it_uses(client, inspector_world):
+    login(client, inspector_world["inspector"])
+    page = client.get("/inspect/")
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/inspect/([\w.-]+\.js)">', page.text))
+    # Every module app.js imports statically (and theirs), so the browser asks for them all at once.
+    app_imports = set(IMPORT.findall(COMMENT.sub("", (INSPECT / "app.js").read_text(encoding="utf-8"))))
+    static_only = {name for name in app_imports if f'import("./{name}")' not in (INSPECT / "app.js").read_text()}
+    assert static_only and static_only <= preloaded and "outbox.js" in preloaded
+    assert "fill.js" not in preloaded and "submit.js" not in preloaded  # loaded on first use
+    # htmx is for the server-rendered pages, never the shell.
+    worker = client.get("/sw.js").get_data(as_text=True)
+    assert "htmx" not in worker and '"no-cache"' in worker and '"reload"' not in worker
+    # The service worker's revalidation of an unchanged shell costs no body.
+    again = client.get("/inspect/", headers={"If-None-Match": page.headers["ETag"]})
+    assert again.status_code == 304 and not again.data

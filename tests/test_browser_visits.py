@@ -32,7 +32,7 @@ from .conftest import PASSWORD, PHONE
 pytestmark = pytest.mark.browser
 
 #: Short timings so retries happen within the test (production: 2 s … 5 min, 30 s timer).
-FAST = {"baseDelayMs": 300, "maxDelayMs": 1500, "intervalMs": 1000, "photoHoldMs": 0}
+FAST = {"baseDelayMs": 300, "maxDelayMs": 1500, "intervalMs": 1000, "photoHoldMs": 0, "retryAfterCapMs": 1000}
 #: Where the phone says it is (the context grants geolocation).
 WHERE = {"latitude": 36.4567, "longitude": 115.9854}
 TIMEOUT = 20_000
@@ -453,7 +453,8 @@ def test_server_stopped_mid_sync_then_restarted(browser, serve, world, tmp_path)
     server.hooks.append(die_after_storing)
     phone.set_offline(False)
     page.wait_for_function("window.dudao.outbox.state().failures >= 2")  # retried against a closed port
-    assert cut.is_set() and rows(Photo) == 1  # stored, but the phone never heard
+    # Stored, but the phone never heard (two photos go at once: the other may have been stored too).
+    assert cut.is_set() and rows(Photo) in (1, 2)
     assert rows(ItemResult, visit_id=visit_id) == 6
     assert page.locator(f'.sync-line[data-visit-id="{visit_id}"] .sync-status').inner_text() in ("待同步", "同步中")
 
@@ -465,7 +466,8 @@ def test_server_stopped_mid_sync_then_restarted(browser, serve, world, tmp_path)
     assert rows(ResultWrite, visit_id=visit_id) == 6
     assert rows(Photo, visit_id=visit_id) == 2
     photo_puts = sorted(n for (method, path), n in server.requests.items() if method == "PUT" and "/photos/" in path)
-    assert photo_puts == [1, 2]  # only the photo whose answer was lost went again
+    # Only the photos in flight when the server died went again, each once.
+    assert len(photo_puts) == 2 and photo_puts[-1] == 2 and photo_puts[0] in (1, 2)
     storage = server.app.extensions["dudao.storage"]
     for photo in db.session.scalars(select(Photo)).all():
         assert storage.exists(photo.original_key)
@@ -639,7 +641,7 @@ def test_photo_storage_down_keeps_the_photo_and_retries(browser, serve, world, m
             ?.textContent.includes('照片存储暂不可用')"""
     )
     page.wait_for_function("window.dudao.outbox.state().failures >= 2")  # it retries by itself
-    assert server.count("PUT", "/photos/") >= 2
+    assert server.count("GET", "/uploads/") >= 2  # it asked again where to resume
     kept = page.evaluate(f"window.dudao.db.photosOf('{visit_id}').then(ps => ps.map(p => p.blob && p.blob.size))")
     assert len(kept) == 1 and kept[0] > 0
     assert rows(Photo) == 0

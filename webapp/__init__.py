@@ -102,12 +102,24 @@ def _register(app: Flask) -> None:
     from .visits.media import bp as media_bp
     from .visits.openapi import bp as openapi_bp
     from .visits.routes import bp as visits_bp
+    from .visits.uploads import bp as uploads_bp
 
     auth_login.init(app)
     errors.init(app)
     templating.init(app)
     compression.init(app)
-    for blueprint in (auth_bp, core_bp, packs_bp, imports_bp, api_bp, sync_bp, media_bp, openapi_bp, visits_bp):
+    for blueprint in (
+        auth_bp,
+        core_bp,
+        packs_bp,
+        imports_bp,
+        api_bp,
+        sync_bp,
+        uploads_bp,
+        media_bp,
+        openapi_bp,
+        visits_bp,
+    ):
         app.register_blueprint(blueprint)
     bureau.init(app)
     register_lessons(app)

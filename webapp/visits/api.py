@@ -20,12 +20,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from wtforms.validators import ValidationError as WTFValidationError
 
 from ..auth.policy import roles_required, school_or_403, visible_schools
+from ..conditional import json_with_etag, without_server_time
 from ..errors import AppError
 from ..extensions import csrf, db
 from ..timeutil import utcnow
 from . import photos as photo_ops
 from .bundles import school_bundle, visit_bundle
-from .models import Visit
+from .models import Photo, Visit
 from .operations import (
     apply_result_writes,
     iso,
@@ -97,7 +98,7 @@ def committed(action: Callable[[], T]) -> T:
                 raise AppError(409, "conflict", "数据冲突，请稍后重试。") from None
         except OperationalError as exc:
             db.session.rollback()
-            raise AppError(503, "database_unavailable", "服务器暂时无法保存，请稍后重试。") from exc
+            raise AppError(503, "database_unavailable", "服务器暂时无法保存，请稍后重试。", retry_after=30) from exc
     raise AssertionError("unreachable")
 
 
@@ -149,7 +150,7 @@ def plan() -> tuple[Response, int]:
 def bundle(visit_id: str) -> Response:
     """Everything the phone needs to record the visit offline."""
     visit = visit_for_inspector(current_user, visit_id)
-    return jsonify(visit_bundle(visit))
+    return json_with_etag(visit_bundle(visit), without_server_time)
 
 
 @bp.route("/schools/<int:school_id>/bundle")
@@ -201,20 +202,21 @@ def post_results(visit_id: str) -> tuple[Response, int]:
 @roles_required("inspector")
 def put_photo(visit_id: str, photo_id: str) -> tuple[Response, int]:
     """Upload one photo (multipart: ``file`` plus metadata fields); idempotent by UUID and SHA-256."""
+    from .uploads import photo_from_request
+
     _check_uuid(photo_id)
-    meta = load(PhotoMetaSchema(), request.form.to_dict())
-    upload = request.files.get("file")
-    if upload is None:
-        raise AppError(422, "missing_file", "没有收到照片文件。", {"file": ["必填。"]})
-    data = upload.read()
+    meta, read, done = photo_from_request(PhotoMetaSchema())
 
-    def action() -> tuple[Any, bool, dict[str, Any]]:
+    def action() -> tuple[dict[str, Any], bool]:
         visit = visit_for_inspector(current_user, visit_id, lock=True)
+        # A replay of a stored photo needs no bytes (a finished upload is gone by then).
+        data = b"" if db.session.get(Photo, photo_id) is not None else read()
         photo, created = photo_ops.store_photo(current_user, visit, photo_id, data, meta)
-        return photo, created, receipt(visit)
+        return {"photo": photo_ops.photo_as_dict(photo), "receipt": receipt(visit)}, created
 
-    photo, created, visit_receipt = committed(action)
-    return jsonify({"photo": photo_ops.photo_as_dict(photo), "receipt": visit_receipt}), 201 if created else 200
+    body, created = committed(action)
+    done()
+    return jsonify(body), 201 if created else 200
 
 
 @bp.route("/visits/<visit_id>/photos/<photo_id>", methods=["DELETE"])

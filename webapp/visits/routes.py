@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from markupsafe import Markup
 
 from ..auth.policy import roles_required
@@ -37,19 +38,37 @@ SHELL_STATIC = (
 THEME_COLOR = "#1f5f8b"
 
 
-def _htmx_files(static_folder: Path) -> list[str]:
-    """The bundled htmx (its file name carries its version)."""
-    return sorted(p.name for p in static_folder.glob("htmx-*.min.js"))
-
-
 def shell_modules(static_folder: str) -> list[str]:
     """The app's ES modules (static/inspect/*.js), as paths under the static folder."""
     return sorted(f"inspect/{p.name}" for p in (Path(static_folder) / "inspect").glob("*.js"))
 
 
 def shell_static_files(static_folder: str) -> list[str]:
-    """Every static file of the shell, as paths under the static folder."""
-    return [*SHELL_STATIC, *shell_modules(static_folder), *_htmx_files(Path(static_folder))]
+    """Every static file of the shell, as paths under the static folder (htmx is not one: the shell never uses it)."""
+    return [*SHELL_STATIC, *shell_modules(static_folder)]
+
+
+#: A static import of a sibling module (``import … from "./x.js"``, ``import "./x.js"``); not ``import()``.
+_STATIC_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;'"()]*?["']\./([\w.-]+\.js)["']""", re.MULTILINE)
+
+
+@lru_cache(maxsize=4)
+def startup_modules(static_folder: str) -> tuple[str, ...]:
+    """The modules app.js loads before it can start (its static imports, transitively), app.js first.
+
+    The shell names them in <link rel="modulepreload">, so the browser fetches them all at
+    once instead of discovering them one import level at a time.
+    """
+    folder = Path(static_folder) / "inspect"
+    seen: list[str] = []
+    todo = ["app.js"]
+    while todo:
+        name = todo.pop(0)
+        if name in seen or not (folder / name).exists():
+            continue
+        seen.append(name)
+        todo.extend(_STATIC_IMPORT.findall((folder / name).read_text(encoding="utf-8")))
+    return tuple(f"inspect/{name}" for name in seen)
 
 
 @lru_cache(maxsize=4)
@@ -117,11 +136,15 @@ def precache_urls() -> list[str]:
 @roles_required("inspector", "researcher", "school")
 def shell() -> Response:
     """The offline app shell (inspectors, 教研员 for their lesson log, 学校 for its 整改; identical for all)."""
-    css = _css_of(str(current_app.static_folder))
-    response = Response(render_template("visits/shell.html", version=shell_version(), css=css))
-    # The service worker refetches it on update; browsers must not keep stale copies.
+    static = str(current_app.static_folder)
+    preload = startup_modules(static)[1:]  # app.js itself is the page's module script
+    page = render_template("visits/shell.html", version=shell_version(), css=_css_of(static), preload=preload)
+    response = Response(page)
+    # Browsers and the service worker revalidate it: the same for every user, so its
+    # version is its ETag and an unchanged shell answers 304 without a body.
     response.headers["Cache-Control"] = "no-cache"
-    return response
+    response.set_etag(shell_version())
+    return response.make_conditional(request)
 
 
 @bp.route("/sw.js")

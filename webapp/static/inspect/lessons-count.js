@@ -72,11 +72,24 @@ export function paceText(target, done, today, quota) {
   return `还需 ${remaining} ${unit}，${days >= 7 ? `剩余 ${Math.ceil(days / 7)} 周` : `剩余 ${days} 天`}`;
 }
 
-/** Per quota of the bundle: {quota, done, apart, target, pace}. */
+/**
+ * Per quota of the bundle: {quota, done, apart, target, pace}.
+ * The server's standing when the bundle came (it counts every record, also those older than
+ * the ones the phone keeps) plus what changed on the phone since: a record whose write is not
+ * the one the bundle had counts as it is now, minus how the bundle's copy of it counted.
+ */
 export function progress(bundle, records, today = localToday()) {
   const schools = new Map(bundle.schools.map((s) => [s.id, s]));
+  const changed = records.filter((r) => r.write_id !== r.bundle_write_id);
+  const before = changed.filter((r) => r.bundle_copy).map((r) => r.bundle_copy);
   return bundle.quotas.map((quota) => {
-    const { counted, apart } = tally(quota, records, schools);
+    let { counted, apart } = tally(quota, records, schools);
+    if (quota.standing) {
+      const now = tally(quota, changed, schools);
+      const then = tally(quota, before, schools);
+      counted = quota.standing.done + now.counted - then.counted;
+      apart = quota.standing.apart + now.apart - then.apart;
+    }
     return { quota, done: counted, apart, target: quota.target, pace: paceText(quota.target, counted, today, quota) };
   });
 }

@@ -127,6 +127,13 @@ async function draw(stale) {
       { class: "card", id: "lesson-progress" },
       h("h2", {}, "本学期进度"),
       termLine(data),
+      data.older_not_on_phone
+        ? h(
+            "p",
+            { class: "meta older-records" },
+            "本机只保存最近 2000 条记录，更早的记录在服务器上：进度按服务器的统计，加上本机尚未同步的记录。",
+          )
+        : null,
       expiredNote(data.quotas),
       data.quotas.length
         ? h("div", { class: "quotas" }, progress(data, live).map(quotaCard))

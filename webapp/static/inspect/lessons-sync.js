@@ -5,12 +5,13 @@
 // PUT /api/v1/activities/<id>. A write carries the whole record, so an unsent older
 // write of the same record is dropped when a newer one is queued. A record still
 // missing required fields is kept on the phone only (nothing to refuse yet).
-// Photos go one at a time after their record (PUT …/photos/<id>, multipart).
+// Photos go after their record: resumable chunks (visits-sync.js `upload`), then PUT …/photos/<id>.
 // This module never touches the DOM.
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
-import { localToday } from "./lessons-count.js";
+import { localToday, tally } from "./lessons-count.js";
+import { upload } from "./visits-sync.js";
 
 const { S } = db;
 const BUNDLE_KEY = "lessons_bundle";
@@ -47,6 +48,9 @@ export function records() {
 
 /** The signed-in user's role as last seen ("researcher", "inspector" …), asking the server when unknown. */
 export async function role() {
+  // Asked at start (app.js): no second GET /api/v1/me.
+  const signedIn = outbox.state().user;
+  if (signedIn) return signedIn.role;
   const known = await db.getMeta(db.userKey(ROLE_KEY), null);
   if (known) return known;
   if (navigator.onLine === false) return null;
@@ -170,20 +174,50 @@ export async function photosOf(activityId) {
   return (await db.all(S.activityPhotos, "activity_id", activityId)).filter((p) => !p.deleted);
 }
 
+/** The fields that decide how a record counts (kept as the bundle's copy of it). */
+const COUNTED_FIELDS = ["kind", "form", "occurred_on", "school_id", "is_deleted"];
+/** The server sends at most this many records (the newest); older ones stay on the server only. */
+export const RECORD_LIMIT = 2000;
+
+/** Whether the server's standing counts records the bundle did not send (older ones). */
+function missingFromCounts(data, serverRecords) {
+  const schools = new Map(data.schools.map((school) => [school.id, school]));
+  return data.quotas.some((quota) => {
+    if (!quota.standing) return false;
+    const { counted, apart } = tally(quota, serverRecords, schools);
+    return quota.standing.done + quota.standing.apart > counted + apart;
+  });
+}
+
 /**
- * Download the bundle and merge the server's records: a record with a change not yet
- * confirmed by the server keeps the phone's version. Returns the outcome.
+ * Download the bundle (If-None-Match: 304 when nothing changed) and merge the server's
+ * records: a record with a change not yet confirmed by the server keeps the phone's version.
+ * Every record remembers the server's copy of it at that moment (`bundle_copy`, `bundle_write_id`):
+ * progress is the server's standing plus what changed on the phone since. Returns the outcome.
  */
 export async function refreshBundle() {
-  const outcome = await outbox.call("GET", "/api/v1/researcher/bundle");
-  if (outcome.type !== "ok") return outcome;
+  const known = await bundle();
+  const headers = known && known.etag ? { "If-None-Match": known.etag } : {};
+  const outcome = await outbox.call("GET", "/api/v1/researcher/bundle", { headers });
+  if (outcome.type !== "ok" || outcome.status === 304) return outcome;
   const { records: serverRecords, ...rest } = outcome.body;
+  const value = {
+    ...rest,
+    etag: outcome.etag || null,
+    older_not_on_phone: serverRecords.length >= RECORD_LIMIT || missingFromCounts(rest, serverRecords),
+    downloaded_at: new Date().toISOString(),
+  };
   await db.transaction([S.activities, S.meta], "readwrite", async (s) => {
-    await db.req(s[S.meta].put({ key: db.userKey(BUNDLE_KEY), value: { ...rest, downloaded_at: new Date().toISOString() } }));
+    await db.req(s[S.meta].put({ key: db.userKey(BUNDLE_KEY), value }));
     for (const record of serverRecords) {
       const local = await db.req(s[S.activities].get(record.id));
-      if (local && local.write_id !== local.synced_write_id) continue;
-      await db.req(s[S.activities].put({ ...(local || {}), ...record, synced_write_id: record.write_id }));
+      const copy = Object.fromEntries(COUNTED_FIELDS.map((name) => [name, record[name]]));
+      const seen = { bundle_copy: copy, bundle_write_id: record.write_id };
+      if (local && local.write_id !== local.synced_write_id) {
+        await db.req(s[S.activities].put({ ...local, ...seen }));
+        continue;
+      }
+      await db.req(s[S.activities].put({ ...(local || {}), ...record, synced_write_id: record.write_id, ...seen }));
     }
   });
   return outcome;
@@ -219,16 +253,18 @@ async function sendPhoto([entry]) {
   const record = await db.get(S.activities, entry.visit_id);
   if (record && !record.synced_write_id) return { type: "held" };
   if (!photo.blob) return { type: "rejected", status: 0, code: "photo_lost", message: "照片文件已不在手机上。", fields: {} };
-  const form = new FormData();
-  form.append("file", photo.blob, `${photo.id}.jpg`);
-  form.append("sha256", photo.sha256);
-  form.append("caption", photo.caption || "");
-  if (photo.captured_at) form.append("captured_at", photo.captured_at);
-  form.append("device_id", photo.device_id || "");
-  const outcome = await outbox.write("PUT", `/api/v1/activities/${entry.visit_id}/photos/${photo.id}`, {
-    form,
-    timeoutMs: 120000,
-  });
+  const meta = { sha256: photo.sha256, caption: photo.caption || "", device_id: photo.device_id || "" };
+  if (photo.captured_at) meta.captured_at = photo.captured_at;
+  const url = `/api/v1/activities/${entry.visit_id}/photos/${photo.id}`;
+  let outcome = await upload(photo.blob, photo.sha256);
+  if (outcome.type === "ok") {
+    outcome = await outbox.write("PUT", url, { json: { upload: photo.sha256, ...meta } });
+  } else if (outcome.type === "missing") {
+    const form = new FormData();
+    form.append("file", photo.blob, `${photo.id}.${photo.blob.type === "image/webp" ? "webp" : "jpg"}`);
+    for (const [key, value] of Object.entries(meta)) form.append(key, value);
+    outcome = await outbox.write("PUT", url, { form, timeoutMs: 120000 });
+  }
   if (outcome.type === "ok") {
     await db.update(S.activityPhotos, photo.id, (current) => (current ? { ...current, uploaded: true } : current));
   }

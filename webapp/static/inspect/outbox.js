@@ -44,6 +44,7 @@ const settings = {
   jsonTimeoutMs: 30000,
   photoTimeoutMs: 120000,
   parkAfter: 5,
+  retryAfterCapMs: 60 * 60 * 1000, // tests shorten it
   syncMaxEntries: 500,
 };
 
@@ -74,6 +75,7 @@ const senders = new Map();
  *                        with its own records uses `finish`). "held": not yet, next round.
  *   batch                how many consecutive entries of this kind and record go together (1)
  *   lane                 a transient failure holds back this lane only (e.g. "photo")
+ *   parallel             how many entries of this kind may be in flight together (1)
  *   blame(outcome, batch) → [{entry, message}]   which entries a refusal concerns (all)
  *   report(entry, state, message)               "waiting" | "failed": tell the page
  *   item(entry) → key    what the entry depends on within its record: an earlier entry with
@@ -139,7 +141,7 @@ async function noteContact() {
  * One API request, answered as an outcome instead of an exception:
  * {type: "ok", status, body} | {type: "network", message}
  * | {type: "transient", status, code, message, busy, retryAfterMs} | {type: "auth", message} | {type: "csrf"}
- * | {type: "rejected", status, code, message, fields}.
+ * | {type: "rejected", status, code, message, fields, body}.
  * `busy`: the server as a whole cannot answer now (502/503/504/408/429, a proxy's page), not this entry's fault.
  * @param {string} method
  * @param {string} url
@@ -179,12 +181,14 @@ export async function call(method, url, options = {}) {
   await noteContact();
   const error = (data && data.error) || {};
   const status = response.status;
+  // Asked with If-None-Match and unchanged: what the phone holds is current.
+  if (status === 304) return { type: "ok", status, body: null, etag: response.headers.get("ETag") };
   if (status >= 200 && status < 300) {
     // A 200 that is not our JSON is a captive portal or proxy page, not the server.
     if (data === null) {
       return { type: "transient", status, code: "not_json", busy: true, message: "网络被拦截（不是服务器的回答）。" };
     }
-    return { type: "ok", status, body: data };
+    return { type: "ok", status, body: data, etag: response.headers.get("ETag") };
   }
   if (status === 401) return { type: "auth", message: error.message || "请先登录。" };
   if (status === 400 && error.code === "csrf_failed") return { type: "csrf" };
@@ -196,7 +200,7 @@ export async function call(method, url, options = {}) {
       code: error.code || "",
       message: error.message || `服务器暂时不可用（${status}）。`,
       busy: [408, 429, 502, 503, 504].includes(status),
-      retryAfterMs: Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 3600) * 1000 : 0,
+      retryAfterMs: Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, settings.retryAfterCapMs) : 0,
     };
   }
   return {
@@ -205,6 +209,7 @@ export async function call(method, url, options = {}) {
     code: error.code || String(status),
     message: error.message || `服务器拒绝了这条记录（${status}）。`,
     fields: error.fields || {},
+    body: data,
   };
 }
 
@@ -474,7 +479,8 @@ async function round(force) {
   const blocked = new Blocked();
   for (const entry of all) if (entry.status === "failed") blocked.add(entry);
   const held = new Map(); // lane → why it waits
-  const trouble = { unwell: null, single: false }; // single: send one by one this round (batch refused or failed)
+  // unwell: a 5xx of some entry; single: one by one this round (batch refused or failed); retryAfterMs: a lane's wait
+  const trouble = { unwell: null, single: false, retryAfterMs: 0 };
   for (;;) {
     // What may go now: not blocked, not in a held lane.
     const ready = [];
@@ -485,17 +491,18 @@ async function round(force) {
     }
     if (!ready.length) break;
     const useBatch = !trouble.single && Date.now() >= batchMissingUntil && senderOf(ready[0]).sync;
-    const groups = useBatch ? syncGroups(ready) : [groupAt(ready, 0)];
+    const groups = useBatch ? syncGroups(ready) : parallelGroups(ready);
     const sent = new Set(groups.flat().map((e) => e.seq));
-    const { stop, again = [] } = useBatch
-      ? await sendBatch(groups, { blocked, trouble })
-      : await sendOne(groups[0], { blocked, held, trouble });
-    if (stop) return;
+    const answers = useBatch
+      ? [await sendBatch(groups, { blocked, trouble })]
+      : await Promise.all(groups.map((group) => sendOne(group, { blocked, held, trouble })));
+    if (answers.some((answer) => answer.stop)) return;
+    const again = answers.flatMap((answer) => answer.again || []);
     // Entries the server saved nothing of (a refused batch, a missing endpoint) go again.
     const resend = new Set(again.map((e) => e.seq));
     queue = queue.filter((e) => !sent.has(e.seq) || resend.has(e.seq));
   }
-  if (held.size || trouble.unwell) backoff(trouble.unwell || [...held.values()][0]);
+  if (held.size || trouble.unwell) backoff(trouble.unwell || [...held.values()][0], trouble.retryAfterMs || 0);
   else succeeded();
 }
 
@@ -509,6 +516,16 @@ function groupAt(ready, start) {
     group.push(ready[j]);
   }
   return group;
+}
+
+/** The next request, and as many more entries of its kind as its sender sends at once (`parallel`). */
+function parallelGroups(ready) {
+  const groups = [groupAt(ready, 0)];
+  const { parallel = 1 } = senderOf(ready[0]);
+  for (let j = groups[0].length; j < ready.length && groups.length < parallel; j += 1) {
+    if (ready[j].kind === ready[0].kind) groups.push([ready[j]]);
+  }
+  return groups;
 }
 
 /**
@@ -560,13 +577,14 @@ async function sendOne(group, { blocked, held, trouble }) {
   }
   // Network error or the server is unwell: keep the entries, say why.
   const attempts = await noteWaiting(group, outcome.message, sender);
+  if (outcome.type === "transient" && sender.lane) {
+    // Photo storage down (503, maybe with Retry-After): the photos wait, the rest goes on.
+    held.set(sender.lane, outcome.message);
+    trouble.retryAfterMs = Math.max(trouble.retryAfterMs || 0, outcome.retryAfterMs || 0);
+    group.forEach((entry) => blocked.add(entry));
+    return {};
+  }
   if (outcome.type === "network" || outcome.busy || outcome.retryAfterMs) {
-    if (outcome.type === "transient" && sender.lane && !outcome.retryAfterMs) {
-      // Photo storage down: the photos wait, the rest goes on.
-      held.set(sender.lane, outcome.message);
-      group.forEach((entry) => blocked.add(entry));
-      return {};
-    }
     // The whole server (or the network) is out of reach: everything waits.
     backoff(outcome.message, outcome.retryAfterMs || 0);
     return { stop: true };

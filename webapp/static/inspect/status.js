@@ -6,7 +6,7 @@ import * as db from "./db.js";
 import * as outbox from "./outbox.js";
 import * as visitsSync from "./visits-sync.js";
 import { config, state } from "./state.js";
-import { bar, h, online, reloadBanner, root, when } from "./ui.js";
+import { bar, h, online, reloadBanner, root, toast, when } from "./ui.js";
 
 async function localCounts(visitId) {
   const [results, pics] = await Promise.all([db.resultsOf(visitId), db.photosOf(visitId)]);
@@ -151,12 +151,46 @@ function storageLine() {
   const { persisted, free } = state.storageInfo;
   const low = typeof free === "number" && free < config.lowStorageBytes;
   if (persisted && !low) return h("p", { class: "meta storage ok-text" }, "离线数据已设为持久保存。");
-  const why = low ? `手机剩余空间不足（约 ${Math.max(0, Math.round(free / 1048576))} MB）` : "浏览器没有允许持久保存离线数据";
+  if (low) {
+    const mb = Math.max(0, Math.round(free / 1048576));
+    return h(
+      "p",
+      { class: "alert warn storage" },
+      `手机剩余空间不足（约 ${mb} MB），系统清理空间时可能删除未同步的记录。请清理手机空间，离开学校前务必联网同步，看到“已同步”再离开。`,
+    );
+  }
+  // Not persistent: something can be done about it, so say what and offer it.
   return h(
-    "p",
+    "div",
     { class: "alert warn storage" },
-    `${why}，系统清理空间时可能删除未同步的记录。离开学校前请务必联网同步，看到“已同步”再离开。`,
+    h(
+      "p",
+      {},
+      "浏览器尚未允许持久保存离线数据：手机空间紧张时，未同步的记录可能被系统清除。",
+      standalone() ? "" : "把督导随行“添加到主屏幕”后，浏览器通常会允许。",
+    ),
+    h("button", { class: "button small persist", type: "button", onclick: askPersist }, "申请持久保存"),
   );
+}
+
+/** Whether the app runs installed (from the home screen), where browsers grant persistence readily. */
+function standalone() {
+  return window.matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
+}
+
+async function askPersist() {
+  const granted = navigator.storage && navigator.storage.persist ? await navigator.storage.persist() : false;
+  await showStorage(granted);
+  if (!granted) toast("浏览器这次没有允许。请把督导随行添加到主屏幕并常用；在此之前请及时联网同步。", "warn");
+}
+
+async function showStorage(persisted) {
+  await db.setMeta("persisted", persisted);
+  await readStorage();
+  if (state.storageInfo) state.storageInfo.persisted = persisted; // the answer to persist() is what counts
+  for (const el of root.querySelectorAll(".status-card .storage")) el.replaceWith(storageLine());
+  const card = root.querySelector(".status-card");
+  if (state.storageInfo && card && !card.querySelector(".storage")) card.append(storageLine());
 }
 
 // --- service worker, storage, replay triggers -------------------------------------------
@@ -205,26 +239,32 @@ export async function readStorage() {
   }
 }
 
-/** Ask once for persistent storage (a browser may ask the user) and show the answer on the status card. */
+/**
+ * Ask for persistent storage when it can help (a browser may ask the user) and show the answer
+ * on the status card: the first time, and again once the app runs installed (browsers grant
+ * it to installed apps), which is also asked right after installing. Otherwise the card's
+ * button asks, with the reason, when the person chooses to.
+ */
 export async function checkStorage() {
   if (!navigator.storage) return;
   try {
     let persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
-    // Ask once: browsers remember the answer, and asking again can nag.
-    if (!persisted && navigator.storage.persist && !(await db.getMeta("persist_asked", false))) {
-      await db.setMeta("persist_asked", true);
+    const asked = await db.getMeta("persist_asked", null); // null, "browser" or "installed"
+    const now = standalone() ? "installed" : "browser";
+    if (!persisted && navigator.storage.persist && asked !== now && asked !== "installed") {
+      await db.setMeta("persist_asked", now);
       persisted = await navigator.storage.persist();
     }
-    await db.setMeta("persisted", persisted);
-    await readStorage();
-    if (state.storageInfo) state.storageInfo.persisted = persisted; // the answer to persist() is what counts
-    for (const el of root.querySelectorAll(".status-card .storage")) el.replaceWith(storageLine());
-    const card = root.querySelector(".status-card");
-    if (state.storageInfo && card && !card.querySelector(".storage")) card.append(storageLine());
+    await showStorage(persisted);
   } catch {
     /* not important enough to stop the app */
   }
 }
+
+// Just installed to the home screen: the moment a browser is most willing.
+window.addEventListener("appinstalled", () => {
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().then(showStorage, () => {});
+});
 
 /** Replay soon: now if online, and via Background Sync where the browser has it. */
 export function kick() {

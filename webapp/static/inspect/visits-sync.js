@@ -5,7 +5,8 @@
 // Kinds
 //   visit          PUT /api/v1/visits/<id>                  the header (start, submit)
 //   result         POST /api/v1/visits/<id>/results         consecutive writes of a visit in one request
-//   photo          PUT /api/v1/visits/<id>/photos/<photo>   one at a time; an uploaded photo is never sent again
+//   photo          chunks to PUT /api/v1/uploads/<sha256> (resumable), then PUT /api/v1/visits/<id>/photos/<photo>
+//                  {upload: sha256, …}; multipart on a server without uploads. Two at a time; never sent twice.
 //   photo_delete   DELETE …/photos/<photo>                  a photo deleted after upload (before submit)
 // A 5xx on a photo (storage down) holds back the photos only (lane "photo").
 //
@@ -235,20 +236,18 @@ async function sendPhoto([entry]) {
     return { type: "rejected", status: 0, code: "photo_lost", message: "照片文件已不在手机上，无法上传。", fields: {} };
   }
   emit("photo", { photo_id: photo.id, visit_id: photo.visit_id, state: "uploading" });
-  const form = new FormData();
-  form.append("file", photo.blob, `${photo.id}.jpg`);
-  form.append("sha256", photo.sha256);
-  if (photo.item_id) form.append("item_id", photo.item_id);
-  form.append("caption", photo.caption || "");
-  if (photo.captured_at) form.append("captured_at", photo.captured_at);
-  for (const key of ["latitude", "longitude", "accuracy_m"]) {
-    if (typeof photo[key] === "number" && Number.isFinite(photo[key])) form.append(key, String(photo[key]));
+  const meta = await photoMeta(photo);
+  const url = `/api/v1/visits/${photo.visit_id}/photos/${photo.id}`;
+  let outcome = await upload(photo.blob, photo.sha256);
+  if (outcome.type === "ok") {
+    outcome = await outbox.write("PUT", url, { json: { upload: photo.sha256, ...meta } });
+  } else if (outcome.type === "missing") {
+    // A server without resumable uploads: the whole photo in one multipart request.
+    const form = new FormData();
+    form.append("file", photo.blob, `${photo.id}.${extension(photo.blob)}`);
+    for (const [key, value] of Object.entries(meta)) form.append(key, String(value));
+    outcome = await outbox.write("PUT", url, { form, timeoutMs: PHOTO_TIMEOUT_MS });
   }
-  form.append("device_id", photo.device_id || (await getMeta("device_id", "")));
-  const outcome = await outbox.write("PUT", `/api/v1/visits/${photo.visit_id}/photos/${photo.id}`, {
-    form,
-    timeoutMs: PHOTO_TIMEOUT_MS,
-  });
   if (outcome.type !== "ok") {
     if (outcome.type !== "rejected") {
       emit("photo", { photo_id: photo.id, visit_id: photo.visit_id, state: "waiting", message: outcome.message });
@@ -257,6 +256,84 @@ async function sendPhoto([entry]) {
   }
   await photoSent(entry, photo, outcome.body.receipt);
   return { ...outcome, finished: true };
+}
+
+/** The metadata fields sent with a photo (multipart form or JSON attach alike). */
+async function photoMeta(photo) {
+  const meta = { sha256: photo.sha256, caption: photo.caption || "" };
+  if (photo.item_id) meta.item_id = photo.item_id;
+  if (photo.captured_at) meta.captured_at = photo.captured_at;
+  for (const key of ["latitude", "longitude", "accuracy_m"]) {
+    if (typeof photo[key] === "number" && Number.isFinite(photo[key])) meta[key] = photo[key];
+  }
+  meta.device_id = photo.device_id || (await getMeta("device_id", ""));
+  return meta;
+}
+
+function extension(blob) {
+  return blob.type === "image/webp" ? "webp" : blob.type === "image/png" ? "png" : "jpg";
+}
+
+// --- resumable uploads (chunks keyed by the photo's sha256) ---------------------------
+
+/** Largest chunk: a dropped link costs at most this much again. */
+export const CHUNK_BYTES = 256 * 1024;
+let uploadsMissingUntil = 0; // the server has no /api/v1/uploads (404): multipart until then
+
+/**
+ * Send a blob in chunks to PUT /api/v1/uploads/<sha256>, starting where the server
+ * says it holds (GET), so a dropped link resends at most one chunk. Returns an outcome:
+ * "ok" once the server has it whole, "missing" when the server has no such endpoint.
+ * Also used by other features' photo senders (lessons-sync.js).
+ * @param {Blob} blob
+ * @param {string} sha256
+ */
+export async function upload(blob, sha256) {
+  if (Date.now() < uploadsMissingUntil) return { type: "missing" };
+  const url = `/api/v1/uploads/${sha256}`;
+  const asked = await outbox.call("GET", url);
+  let received = 0;
+  if (asked.type === "ok") {
+    if (asked.body.complete) return asked;
+    received = Number(asked.body.received) || 0;
+  } else if (!(asked.type === "rejected" && asked.status === 404)) {
+    if (asked.type === "auth") outbox.signedOut();
+    return asked;
+  }
+  for (let turns = 0; turns < 4 * Math.ceil(blob.size / CHUNK_BYTES) + 8; turns += 1) {
+    const end = Math.min(blob.size, received + CHUNK_BYTES);
+    const outcome = await outbox.write("PUT", url, {
+      body: blob.slice(received, end),
+      headers: { "Content-Type": "application/octet-stream", "Content-Range": `bytes ${received}-${end - 1}/${blob.size}` },
+      timeoutMs: PHOTO_TIMEOUT_MS,
+    });
+    if (outcome.type === "ok") {
+      if (outcome.body.complete) return outcome;
+      received = Number(outcome.body.received) || end;
+      continue;
+    }
+    if (outcome.type === "rejected" && outcome.code === "offset_mismatch") {
+      // The server holds a different amount (a chunk whose answer was lost): go on from there.
+      received = serverOffset(outcome);
+      continue;
+    }
+    if (outcome.type === "rejected" && (outcome.status === 404 || outcome.status === 405) && received === 0) {
+      uploadsMissingUntil = Date.now() + 10 * 60 * 1000;
+      return { type: "missing" };
+    }
+    return outcome;
+  }
+  return { type: "transient", status: 0, code: "upload_stuck", message: "照片上传没有进展，稍后重试。" };
+}
+
+function serverOffset(outcome) {
+  const body = outcome.body || {};
+  const error = body.error || {};
+  for (const value of [body.received, error.received, error.fields && error.fields.received]) {
+    const n = Number(Array.isArray(value) ? value[0] : value);
+    if (Number.isFinite(n) && n >= 0) return n;
+  }
+  return 0;
 }
 
 async function photoSent(entry, photo, receipt) {
@@ -299,5 +376,12 @@ outbox.registerSender("result", {
   item: (entry) => `item:${entry.write.item_id}`,
   edit: (entry) => ({ href: `#/visit/${entry.visit_id}`, item_id: entry.write.item_id }),
 });
-outbox.registerSender("photo", { send: sendPhoto, lane: "photo", report: reportPhoto, item: photoKey, edit: visitPage });
+outbox.registerSender("photo", {
+  send: sendPhoto,
+  lane: "photo",
+  parallel: 2,
+  report: reportPhoto,
+  item: photoKey,
+  edit: visitPage,
+});
 outbox.registerSender("photo_delete", { send: sendPhotoDelete, lane: "photo", item: photoKey });

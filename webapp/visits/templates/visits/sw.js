@@ -27,8 +27,9 @@ self.addEventListener("install", (event) => {
       const cache = await caches.open(CACHE);
       await Promise.all(
         PRECACHE.map(async (path) => {
-          // "reload" skips the HTTP cache: the copy stored must be this version's.
-          const response = await fetch(new Request(path, { cache: "reload", credentials: "same-origin" }));
+          // "no-cache" revalidates with the server: what the page has just loaded comes back as a
+          // 304 from the HTTP cache instead of being downloaded twice, and a changed file is refetched.
+          const response = await fetch(new Request(path, { cache: "no-cache", credentials: "same-origin" }));
           // A signed-out user is redirected to the login page: never store that as the shell.
           if (!response.ok || response.redirected) {
             throw new Error("precache failed for " + path + ": " + response.status);
