@@ -107,6 +107,11 @@ def test_events_reach_the_inbox_at_once_and_the_inbox_marks_read(app, world):
     # The reviewer closes: the school hears of it.
     assert bureau.post(f"/rectification/{task.id}/close", data={"note": "核实"}).status_code == 302
     assert "task_closed" in _kinds(world["principal"])
+    # Reopened: the school is told it was returned, with the reason.
+    reopened = bureau.post(f"/rectification/{task.id}/reopen", data={"note": "灭火器仍未年检"})
+    assert reopened.status_code == 302 and "task_returned" in _kinds(world["principal"])
+    returned = db.session.scalar(select(Notice).where(Notice.kind == "task_returned"))
+    assert returned.body == "灭火器仍未年检" and returned.link == f"/inspect/#/task/{task.id}"
     assert school.post("/inbox/read").status_code == 302
     db.session.expire_all()
     assert (
