@@ -54,6 +54,7 @@ def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve,
     phone, page, errors = open_phone(browser, server, world.principal.username)
     page.wait_for_selector("#task-list li.task")
     assert page.locator("#task-list li.task").count() == 1
+    page.screenshot(path=str(tmp_path / "school-home.png"))
     no_sideways_scroll(page)
     page.click(f'#task-list li[data-task-id="{world.task_id}"] a')
     page.wait_for_selector("#progress-form")
@@ -77,6 +78,7 @@ def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve,
     page.reload()
     page.wait_for_selector("#task-history li.local")
     assert page.locator("#requested-note").count() == 1
+    page.screenshot(path=str(tmp_path / "school-task.png"), full_page=True)
     no_sideways_scroll(page)
 
     phone.set_offline(False)
@@ -123,6 +125,11 @@ def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve,
     # Back on the phone, the task is among the closed ones.
     page.goto(server.url + "/inspect/#/")
     page.wait_for_selector(f'#closed-list li[data-task-id="{world.task_id}"]')
+    assert "null" not in page.locator("#app").inner_text()
+    page.click(f'#closed-list li[data-task-id="{world.task_id}"] a')
+    page.wait_for_selector("#task-history")
+    assert "该任务已销号" in page.locator("#app").inner_text() and page.locator("#progress-form").count() == 0
+    assert "null" not in page.locator("#app").inner_text()
     phone.close()
     assert errors == []
 

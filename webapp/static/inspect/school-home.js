@@ -11,6 +11,11 @@ import { beginRender } from "./state.js";
 import { drawStatuses, statusCard, syncNowButton } from "./status.js";
 import { bar, errorText, h, online, root, setChrome, toast, when } from "./ui.js";
 
+/** Draw `parts` as the page; absent ones (null) are left out (replaceChildren would print "null"). */
+function show(...parts) {
+  root.replaceChildren(...parts.filter((part) => part !== null && part !== undefined));
+}
+
 const NO_BUNDLE = "首次使用请联网打开本页，下载本校的整改任务后即可离线记录。";
 
 async function refreshed(stale, redraw, what) {
@@ -48,8 +53,7 @@ function taskRow(task, waiting) {
       "a",
       { class: "row", href: `#/task/${task.id}` },
       h("span", { class: "title" }, task.item_title),
-      h("span", { class: `badge ${badge} task-state` }, label),
-      h("span", { class: "meta" }, deadlineText(task)),
+      h("span", { class: "meta" }, h("span", { class: `badge ${badge} task-state` }, label), " ", deadlineText(task)),
     ),
     h("div", { class: "sync-line", dataset: { visitId: recordOf(task.id) } }),
   );
@@ -67,7 +71,7 @@ async function drawHome(stale) {
   if (stale()) return;
   const open = data.tasks.filter((t) => t.state !== "closed");
   const closed = data.tasks.filter((t) => t.state === "closed");
-  root.replaceChildren(
+  show(
     statusCard(),
     h("h2", {}, `${data.school.name} · 待整改（${open.length}）`),
     h(
@@ -176,7 +180,7 @@ async function drawTask(stale, taskId) {
   setChrome(task.item_title, "#/");
   const typed = typedProgress();
   const requested = task.state === "requested" || waiting.some((e) => e.body.request_closure);
-  root.replaceChildren(
+  show(
     h(
       "section",
       { class: "card", id: "task-summary" },
