@@ -81,7 +81,15 @@ async function drawHome(stale) {
     ),
     closed.length ? h("h2", {}, `已销号（${closed.length}）`) : null,
     closed.length ? h("ul", { class: "plain cards", id: "closed-list" }, closed.map((t) => taskRow(t, []))) : null,
-    h("p", { class: "meta" }, h("a", { href: "/" }, "返回网站首页")),
+    h(
+      "p",
+      { class: "meta school-links" },
+      h("a", { href: "/self-reports/mine" }, "自查报送"),
+      " · ",
+      h("a", { href: "/inbox/" }, "消息"),
+      " · ",
+      h("a", { href: "/" }, "返回网站首页"),
+    ),
   );
   drawStatuses(summaries);
   bar.replaceChildren(syncNowButton(summaries));
