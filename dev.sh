@@ -80,6 +80,7 @@ cmd_serve() {
     helan_duxue1         责任督学 inspector, 贺兰县     (also xiji_, liaocheng_, xinganmeng_ …)
     helan_jyy1           教研员 researcher, 贺兰县
     helan_dds            督导室 reviewer, 贺兰县
+    helan_school1        学校 school account, 贺兰县 (one school; also helan_school2)
 
 MSG
   exec "$VENV/bin/flask" run --host 127.0.0.1 --port "$port" "$@"

@@ -11,22 +11,27 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pytest
+from sqlalchemy import select
 
+from webapp.core.models import Term
 from webapp.extensions import db
 from webapp.lessons.models import Activity
+from webapp.schools.models import SelfReport
 from webapp.visits.operations import plan_visit
 
 from .bureau_support import authorization_rows
 from .conftest import login
 
-ROLES = ("anonymous", "inspector", "researcher", "reviewer", "admin")
-SIGNED_IN = {"inspector": 200, "researcher": 200, "reviewer": 200, "admin": 200, "anonymous": 302}
-INSPECTOR_API = {"inspector": 200, "researcher": 403, "reviewer": 403, "admin": 403, "anonymous": 401}
-BUREAU_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 200, "admin": 200, "anonymous": 302}
-RESEARCHER_API = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 401}
-UPLOADERS_API = {"inspector": 404, "researcher": 404, "reviewer": 403, "admin": 403, "anonymous": 401}
+ROLES = ("anonymous", "inspector", "researcher", "reviewer", "admin", "school")
+SIGNED_IN = {"inspector": 200, "researcher": 200, "reviewer": 200, "admin": 200, "school": 200, "anonymous": 302}
+INSPECTOR_API = {"inspector": 200, "researcher": 403, "reviewer": 403, "admin": 403, "school": 403, "anonymous": 401}
+BUREAU_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 200, "admin": 200, "school": 403, "anonymous": 302}
+RESEARCHER_API = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "school": 403, "anonymous": 401}
+UPLOADERS_API = {"inspector": 404, "researcher": 404, "reviewer": 403, "admin": 403, "school": 403, "anonymous": 401}
 UPLOADERS_400 = {"inspector": 400, "researcher": 400}
-RESEARCHER_ONLY = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 302}
+RESEARCHER_ONLY = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "school": 403, "anonymous": 302}
+#: The school's phone API: 学校 accounts only.
+SCHOOL_API = {**dict.fromkeys(ROLES, 403), "school": 200, "anonymous": 401}
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,13 @@ CASES = [
     Case("auth.login", "POST", "/login", dict.fromkeys(ROLES, 422), data={}),
     Case("core.home", "GET", "/", SIGNED_IN),
     Case("core.schools", "GET", "/schools", SIGNED_IN),
-    # The inspector's own school; the researcher's own school.
+    # The inspector's own school (also the 学校 account's); the researcher's own school.
     Case("core.school", "GET", "/schools/{inspected}", {**SIGNED_IN, "researcher": 403}),
-    Case("core.school", "GET", "/schools/{researched}", {**SIGNED_IN, "inspector": 403}),
+    Case("core.school", "GET", "/schools/{researched}", {**SIGNED_IN, "inspector": 403, "school": 403}),
     # A school of the same county nobody here is assigned to.
-    Case("core.school", "GET", "/schools/{unassigned}", {**SIGNED_IN, "inspector": 403, "researcher": 403}),
+    Case(
+        "core.school", "GET", "/schools/{unassigned}", {**SIGNED_IN, "inspector": 403, "researcher": 403, "school": 403}
+    ),
     # A school of another county: only the admin.
     Case("core.school", "GET", "/schools/{foreign}", {**dict.fromkeys(ROLES, 403), "admin": 200, "anonymous": 302}),
     Case("core.school", "GET", "/schools/999999", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
@@ -120,13 +127,13 @@ CASES = [
         "visits.shell",
         "GET",
         "/inspect/",
-        {**dict.fromkeys(ROLES, 403), "inspector": 200, "researcher": 200, "anonymous": 302},
+        {**dict.fromkeys(ROLES, 403), "inspector": 200, "researcher": 200, "school": 200, "anonymous": 302},
     ),
     Case("visits.service_worker", "GET", "/sw.js", dict.fromkeys(ROLES, 200)),
     Case("visits.manifest", "GET", "/manifest.webmanifest", dict.fromkeys(ROLES, 200)),
     # 教研员 lesson log: their own pages and API; the bureau's table, drill-down, coverage and exports.
     Case("lessons.mine", "GET", "/lessons/", RESEARCHER_ONLY),
-    Case("lessons.record", "GET", "/lessons/records/{activity}", {**SIGNED_IN, "inspector": 404}),
+    Case("lessons.record", "GET", "/lessons/records/{activity}", {**SIGNED_IN, "inspector": 404, "school": 404}),
     Case("lessons.record", "GET", "/lessons/records/nowhere", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
     Case("lessons.bureau", "GET", "/lessons/bureau", BUREAU_ONLY),
     Case("lessons.researcher", "GET", "/lessons/bureau/researchers/{researcher_user}", BUREAU_ONLY),
@@ -266,6 +273,53 @@ CASES = [
         {**BUREAU_ONLY, "inspector": 404, "reviewer": 404, "admin": 302},
         data={},
     ),
+    # The school's side: its phone bundle; progress on its own tasks (a foreign task is 404).
+    Case("school_api.bundle", "GET", "/api/v1/school/bundle", SCHOOL_API),
+    Case(
+        "school_api.put_progress",
+        "PUT",
+        "/api/v1/tasks/{task}/progress/{photo}",
+        {**SCHOOL_API, "school": 422, "inspector": 422},
+        data={},
+    ),
+    Case(
+        "school_api.put_progress",
+        "PUT",
+        "/api/v1/tasks/{foreign_task}/progress/{photo}",
+        {**SCHOOL_API, "school": 404, "inspector": 404},
+        data={},
+    ),
+    # Self-reports: the school fills its own; its inspector, the county's reviewer or an admin verifies.
+    Case(
+        "self_reports.mine", "GET", "/self-reports/mine", {**dict.fromkeys(ROLES, 403), "school": 200, "anonymous": 302}
+    ),
+    Case(
+        "self_reports.fill",
+        "POST",
+        "/self-reports/mine/helan.safety.road_safety_education",
+        {**dict.fromkeys(ROLES, 403), "school": 422, "anonymous": 302},
+        data={},
+    ),
+    Case("self_reports.index", "GET", "/self-reports/", {**BUREAU_ONLY, "inspector": 200}),
+    Case("self_reports.show", "GET", "/self-reports/{report}", {**BUREAU_ONLY, "inspector": 200, "school": 200}),
+    Case(
+        "self_reports.show",
+        "GET",
+        "/self-reports/{foreign_report}",
+        {**BUREAU_ONLY, "inspector": 404, "reviewer": 404, "school": 404},
+    ),
+    Case(
+        "self_reports.verify",
+        "POST",
+        "/self-reports/{report}/verify",
+        {**BUREAU_ONLY, "inspector": 422, "reviewer": 422, "admin": 422},
+        data={},
+    ),
+    Case("school_side.index", "GET", "/bureau/school-side/", BUREAU_ONLY),
+    # The inbox: everyone's own notices (an id that is not theirs, or none, is 404).
+    Case("notices.inbox", "GET", "/inbox/", SIGNED_IN),
+    Case("notices.open_notice", "GET", "/inbox/999999", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
+    Case("notices.read_all", "POST", "/inbox/read", dict.fromkeys(ROLES, 302), data={}),
     # Last: it ends the session the cases above share.
     Case("auth.logout", "POST", "/logout", {**dict.fromkeys(ROLES, 302)}),
 ]
@@ -284,6 +338,7 @@ def world(factory):
         "researcher": factory.user("researcher", home, (researched,)),
         "reviewer": factory.user("reviewer", home),
         "admin": factory.user("admin"),
+        "school": factory.user("school", home, school_id=inspected.id),
     }
     # Another county's inspector holds the foreign school: still no access for ours.
     outsider = factory.user("inspector", other, (foreign,))
@@ -302,6 +357,18 @@ def world(factory):
     )
     db.session.add(activity)
     bureau_ids = authorization_rows(home, other, inspected, foreign, visit, foreign_visit, users["reviewer"])
+    reports = {
+        name: SelfReport(
+            county_id=school.county_id,
+            school_id=school.id,
+            term_id=db.session.scalar(select(Term.id).where(Term.county_id == school.county_id)),
+            item_id="x.self",
+            state="submitted",
+            comment="",
+        )
+        for name, school in (("report", inspected), ("foreign_report", foreign))
+    }
+    db.session.add_all(reports.values())
     db.session.commit()
     ids = {
         "home_county": home.id,
@@ -317,6 +384,7 @@ def world(factory):
         "researcher_user": users["researcher"].id,
         "outsider": factory.user("researcher", other).id,
         **bureau_ids,
+        **{name: report.id for name, report in reports.items()},
     }
     return users, ids
 

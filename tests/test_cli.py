@@ -116,7 +116,10 @@ def test_demo_load_is_idempotent(run):
     per_county = db.session.execute(select(School.county_id, func.count()).group_by(School.county_id)).all()
     assert all(10 <= n <= 15 for _, n in per_county)
     roles = set(db.session.scalars(select(User.role)))
-    assert roles == {"inspector", "researcher", "reviewer", "admin"}
+    assert roles == {"inspector", "researcher", "reviewer", "admin", "school"}
+    # Two 学校 accounts per county, each linked to a school of its own county.
+    accounts = db.session.scalars(select(User).where(User.role == "school")).all()
+    assert len(accounts) == 8 and all(u.school and u.school.county_id == u.county_id for u in accounts)
     assert all(s.latitude and s.longitude for s in db.session.scalars(select(School)))
     # Issue 8: school types with several sections, traits, and each county's own settings.
     schools = list(db.session.scalars(select(School)))

@@ -184,3 +184,19 @@ def test_template_has_the_headers(bureau):
     client, _ = bureau
     body = client.get("/admin/import/template/assignments.csv").get_data()
     assert body.startswith("\ufeff".encode()) and "用户名,学校代码,类型,开始日期,结束日期" in body.decode("utf-8-sig")
+
+
+def test_school_accounts_name_their_school_by_code(bureau):
+    client, county = bureau
+    assert _upload(client, county, "schools", "s.csv", SCHOOLS_CSV.encode()).status_code == 200
+    bad = "用户名,姓名,角色,初始密码,学校代码\nxz1,校长,学校,pass-word-1,Z99\ndxx1,督学,责任督学,pass-word-1,A01\n"
+    page = _upload(client, county, "users", "u.csv", bad.encode()).get_data(as_text=True)
+    assert "学校账号须填写本县区的学校代码" in page and "只有学校账号填写学校代码" in page
+    assert db.session.scalar(select(User).where(User.username == "xz1")) is None
+    good = "用户名,姓名,角色,初始密码,学校代码\nxz1,校长,学校,pass-word-1,A01\ndxx1,督学,责任督学,pass-word-1,\n"
+    response = _upload(client, county, "users", "u.csv", good.encode())
+    assert response.status_code == 200, response.get_data(as_text=True)
+    db.session.expire_all()
+    principal = db.session.scalar(select(User).where(User.username == "xz1"))
+    assert principal.role == "school" and principal.school.code == "A01"
+    assert db.session.scalar(select(User).where(User.username == "dxx1")).school_id is None

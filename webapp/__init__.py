@@ -85,7 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from . import compression, errors, templating
+    from . import compression, errors, guard, templating
     from .auth import login as auth_login
     from .auth.routes import bp as auth_bp
     from .bureau import setup as bureau
@@ -94,8 +94,10 @@ def _register(app: Flask) -> None:
     from .demo.cli import demo_cli
     from .imports.routes import bp as imports_bp
     from .lessons import register as register_lessons
+    from .notices import setup as notices
     from .packs.cli import checklists_cli
     from .packs.routes import bp as packs_bp
+    from .schools import setup as schools
     from .visits.api import bp as api_bp
     from .visits.batch import bp as sync_bp
     from .visits.media import bp as media_bp
@@ -123,5 +125,8 @@ def _register(app: Flask) -> None:
         app.register_blueprint(blueprint)
     bureau.init(app)
     register_lessons(app)
+    schools.init(app)
+    notices.init(app)
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_cli)
+    guard.init(app)  # last, as it puts itself first: before CSRF and every other hook

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..core.models import Assignment, County
+from ..core.models import Assignment, County, School
 from ..extensions import db
 from ..timeutil import utcnow
 
@@ -19,11 +19,12 @@ ROLES: dict[str, str] = {
     "researcher": "教研员",
     "reviewer": "督导室",
     "admin": "系统管理员",
+    "school": "学校",
 }
 
 
 class User(UserMixin, db.Model):
-    """A person who signs in. Everyone but an admin belongs to one county."""
+    """A person who signs in. Everyone but an admin belongs to one county; a 学校 account to one school."""
 
     __tablename__ = "users"
 
@@ -32,6 +33,8 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), index=True)
+    #: A 学校 account acts for this one school only (None for every other role).
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     is_active_account: Mapped[bool] = mapped_column(default=True)
     #: Bumped on password change so old sessions stop working.
@@ -40,6 +43,7 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
 
     county: Mapped[County | None] = relationship()
+    school: Mapped[School | None] = relationship()
     assignments: Mapped[list[Assignment]] = relationship(back_populates="user")
 
     @property

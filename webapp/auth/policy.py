@@ -42,11 +42,13 @@ def visible_schools(user: User) -> Select[tuple[School]]:
     """A query of the schools ``user`` may open.
 
     Admins see every school, reviewers their county's, inspectors and
-    教研员 the schools currently assigned to them.
+    教研员 the schools currently assigned to them, a 学校 account its own.
     """
     query = select(School).order_by(School.county_id, School.code)
     if user.role == "admin":
         return query
+    if user.role == "school":
+        return query.where(School.id == user.school_id)
     if user.role == "reviewer":
         return query.where(School.county_id == user.county_id)
     today = today_in_china()

@@ -70,9 +70,12 @@ def visit_for_bureau(user: User, visit_id: str, *, lock: bool = False) -> Visit:
 
 
 def can_see_task(user: User, task: RectificationTask) -> bool:
-    """Reviewers see their county's tasks, admins all, inspectors those of schools assigned to them."""
+    """Reviewers see their county's tasks, admins all, inspectors those of schools assigned to them,
+    a 学校 account its own school's."""
     if user.role == "admin":
         return True
+    if user.role == "school":
+        return user.school_id is not None and task.school_id == user.school_id
     if user.role == "reviewer":
         return task.county_id == user.county_id
     if user.role == "inspector":

@@ -47,6 +47,9 @@ ACTIONS: dict[str, str] = {
     "request": "申请销号",
     "close": "销号",
     "reopen": "重新整改",
+    "submit": "报送",
+    "accepted": "核验通过",
+    "returned": "退回补充",
     "edit": "修改",
     "recheck_pass": "复查达标",
     "recheck_fail": "复查未达标",
@@ -60,6 +63,7 @@ OBJECT_TYPES: dict[str, str] = {
     "task_update": "整改记录",
     "task_photo": "整改照片",
     "sync_batch": "同步批次",
+    "self_report": "自查报送",
 }
 
 

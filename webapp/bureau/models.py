@@ -135,6 +135,8 @@ class TaskUpdate(db.Model):
     #: For re-checks: the visit that looked at the item again.
     visit_id: Mapped[str | None] = mapped_column(ForeignKey("visits.id"))
     device: Mapped[str] = mapped_column(String(128), default="")
+    #: The phone's UUID of a progress entry sent from the outbox: sent twice, recorded once.
+    client_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     task: Mapped[RectificationTask] = relationship(back_populates="updates")

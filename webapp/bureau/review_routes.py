@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from ..auth.policy import roles_required
 from ..errors import AppError
 from ..extensions import db
+from ..notices.events import visit_reviewed
 from ..templating import render_htmx
 from ..timeutil import today_in_china
 from ..visits.models import Visit
@@ -124,6 +125,7 @@ def review(visit_id: str) -> Any:
             return_visit(current_user, visit, data["comment"], notes)
         else:
             accept_visit(current_user, visit, data["comment"], notes, specs)
+            visit_reviewed(visit.id)  # the schools' inbox: their new tasks
     except AppError as exc:
         db.session.rollback()
         visit = visit_for_bureau(current_user, visit_id)

@@ -13,6 +13,7 @@ from ..auth.policy import roles_required
 from ..core.models import School
 from ..errors import AppError
 from ..extensions import db
+from ..notices.events import task_changed
 from ..templating import render_htmx
 from ..timeutil import today_in_china
 from . import audit, ledger
@@ -95,6 +96,7 @@ def _act(task_id: int, action: Callable[[RectificationTask], None], done: str) -
     except AppError as exc:
         db.session.rollback()
         return _task_page(task_for(current_user, task_id), exc.status, {**exc.fields, "_": [exc.message]})
+    task_changed(task)  # the school's and the bureau's inbox
     db.session.commit()
     return redirect(url_for("rectification.task", task_id=task_id, done=done))
 

@@ -38,9 +38,14 @@ def _require_manager(user: User, task: RectificationTask) -> None:
         raise AppError(403, "not_reviewer", "只有督导室可以销号、重新整改或修改整改期限。")
 
 
-def _entry(user: User, task: RectificationTask, kind: str, note: str) -> TaskUpdate:
+def _entry(user: User, task: RectificationTask, kind: str, note: str, client_id: str | None = None) -> TaskUpdate:
     update = TaskUpdate(
-        kind=kind, note=note.strip(), author_id=user.id, device=audit.request_device(), created_at=utcnow()
+        kind=kind,
+        note=note.strip(),
+        author_id=user.id,
+        device=audit.request_device(),
+        client_id=client_id,
+        created_at=utcnow(),
     )
     task.updates.append(update)
     db.session.flush()
@@ -52,16 +57,25 @@ def _audit(task: RectificationTask, action: str, old: dict | None, new: dict | N
 
 
 def add_progress(
-    user: User, task: RectificationTask, note: str, uploads: list[Upload], *, request_closure: bool = False
+    user: User,
+    task: RectificationTask,
+    note: str,
+    uploads: list[Upload],
+    *,
+    request_closure: bool = False,
+    client_id: str | None = None,
 ) -> TaskUpdate:
-    """Record what the school did (with photos); optionally ask the bureau to close the task."""
+    """Record what the school did (with photos); optionally ask the bureau to close the task.
+
+    ``client_id`` is the phone's UUID of the entry (the caller answers a replay before calling).
+    """
     if task.state == "closed":
         raise AppError(409, "task_closed", "该整改任务已销号；如需继续整改，请督导室先重新整改。")
     if not note.strip() and not uploads:
         raise AppError(422, "note_required", "请填写整改情况或上传照片。", {"note": ["请填写整改情况。"]})
     if len(uploads) > MAX_PHOTOS:
         raise AppError(422, "too_many_photos", f"每次最多上传{MAX_PHOTOS}张照片。", {"photos": ["照片太多。"]})
-    update = _entry(user, task, "request" if request_closure else "progress", note)
+    update = _entry(user, task, "request" if request_closure else "progress", note, client_id)
     for upload in uploads:
         _store_photo(user, task, update, upload)
     _audit(task, "progress", None, {"note": update.note, "photos": len(uploads)})

@@ -149,4 +149,10 @@ USERS = [
     ("dds", "赵主任（督导室）", "reviewer", []),
 ]
 
+#: Per county: 学校 accounts (username suffix, name, index of their school) — schools the demo visits have tasks at.
+SCHOOL_USERS = [
+    ("school1", "校长（学校账号）", 0),
+    ("school2", "校办（学校账号）", 3),
+]
+
 ADMIN = ("admin", "系统管理员")

@@ -10,7 +10,7 @@ from ..auth.models import User
 from ..core.models import Assignment, County, School, Term
 from ..extensions import db
 from ..timeutil import today_in_china
-from .data import ADMIN, COUNTIES, DEMO_PASSWORD, TERMS, USERS
+from .data import ADMIN, COUNTIES, DEMO_PASSWORD, SCHOOL_USERS, TERMS, USERS
 from .lessons import load_demo_lessons
 
 
@@ -64,6 +64,10 @@ def load_demo() -> list[str]:
                 db.session.add(
                     Assignment(user_id=user.id, school_id=schools[index].id, kind=role, starts_on=date(2026, 3, 1))
                 )
+            made.append(user.username)
+        for suffix, name, index in SCHOOL_USERS:
+            user = _user(f"{spec['key']}_{suffix}", f"{schools[index].name}{name}", "school", county.id)
+            user.school_id = schools[index].id
             made.append(user.username)
     db.session.flush()
     load_demo_lessons(today_in_china())

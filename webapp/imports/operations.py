@@ -125,7 +125,9 @@ def _import_users(parsed: _Parsed, county: County, result: ImportResult) -> None
     _duplicates(parsed, lambda d: d["username"], "用户名")
     names = [d["username"] for _, d in parsed.rows]
     existing = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(names)))}
+    schools = {s.code: s.id for s in db.session.scalars(select(School).where(School.county_id == county.id))}
     for row_no, data in parsed.rows:
+        _school_of_user(row_no, data, schools, parsed.errors)
         user = existing.get(data["username"])
         if user is not None and user.county_id != county.id:
             parsed.errors.append(RowError(row_no, "用户名", "该用户名已被其他县区或管理员使用。"))
@@ -146,6 +148,18 @@ def _import_users(parsed: _Parsed, county: County, result: ImportResult) -> None
             result.updated += 1
         else:
             result.unchanged += 1
+
+
+def _school_of_user(row_no: int, data: dict, schools: dict[str, int], errors: list[RowError]) -> None:
+    """A 学校 account names its school by 学校代码 (of this county); other roles leave it empty."""
+    code = (data.pop("school_code", None) or "").strip()
+    if data.get("role") == "school":
+        if code not in schools:
+            errors.append(RowError(row_no, "学校代码", f"学校账号须填写本县区的学校代码（“{code}”不存在）。"))
+        else:
+            data["school_id"] = schools[code]
+    elif code:
+        errors.append(RowError(row_no, "学校代码", "只有学校账号填写学校代码。"))
 
 
 def _import_assignments(parsed: _Parsed, county: County, result: ImportResult) -> None:

@@ -175,7 +175,13 @@ class SchoolRow(_Row):
 class UserRow(_Row):
     """One user of the county (not admins: they are made on the command line)."""
 
-    COLUMNS = {"用户名": "username", "姓名": "display_name", "角色": "role", "初始密码": "password"}
+    COLUMNS = {
+        "用户名": "username",
+        "姓名": "display_name",
+        "角色": "role",
+        "初始密码": "password",
+        "学校代码": "school_code",
+    }
     COUNTY_ROLES = {k: v for k, v in ROLES.items() if k != "admin"}
     username = fields.String(
         required=True,
@@ -187,6 +193,8 @@ class UserRow(_Row):
     )
     role = _choice(COUNTY_ROLES, "角色")
     password = fields.String(load_default=None, validate=validate.Length(min=8, max=128, error="密码至少8位。"))
+    #: Only for 学校 accounts: the school the account acts for.
+    school_code = fields.String(load_default=None, validate=validate.Length(max=32, error="最长32个字。"))
 
     @pre_load
     def labels_to_codes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

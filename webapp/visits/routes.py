@@ -169,9 +169,9 @@ def manifest_body() -> str:
 
 
 @bp.route("/inspect/")
-@roles_required("inspector", "researcher")
+@roles_required("inspector", "researcher", "school")
 def shell() -> Response:
-    """The offline app shell (inspectors, and 教研员 for their lesson log; identical for all)."""
+    """The offline app shell (inspectors, 教研员 for their lesson log, 学校 for its 整改; identical for all)."""
     response = Response(shell_page())
     # Browsers and the service worker revalidate it: the same for every user, so its
     # version is its ETag and an unchanged shell answers 304 without a body.

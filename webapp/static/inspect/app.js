@@ -18,6 +18,7 @@ import { banner, clearBanner, errorText, h, online, reloadBanner, root, signedOu
 import * as visitsSync from "./visits-sync.js"; // visit headers, results and photos: registers their outbox senders
 import "./lessons.js"; // 教研员 lesson log: registers its views and outbox senders
 import "./review.js"; // 督导室 review: returned visits on the home screen, comments and tasks on the fill page
+import "./school.js"; // 学校: its rectification tasks, progress entries sent through the outbox
 
 export { evaluate, numberProblem } from "./checks.js";
 
