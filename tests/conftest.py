@@ -60,6 +60,8 @@ def base_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
         "STORAGE_DIR": str(tmp_path / "storage"),
+        # Photo copies are made at once, so tests can look at them after the request.
+        "JOB_QUEUE": "inline",
     }
 
 

@@ -24,6 +24,8 @@ SIGNED_IN = {"inspector": 200, "researcher": 200, "reviewer": 200, "admin": 200,
 INSPECTOR_API = {"inspector": 200, "researcher": 403, "reviewer": 403, "admin": 403, "anonymous": 401}
 BUREAU_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 200, "admin": 200, "anonymous": 302}
 RESEARCHER_API = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 401}
+UPLOADERS_API = {"inspector": 404, "researcher": 404, "reviewer": 403, "admin": 403, "anonymous": 401}
+UPLOADERS_400 = {"inspector": 400, "researcher": 400}
 RESEARCHER_ONLY = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 302}
 
 
@@ -136,6 +138,17 @@ CASES = [
         {**BUREAU_ONLY, "reviewer": 302, "admin": 302},
         data={},
     ),
+    # The batch sync: inspectors and 教研员 (each entry then checks its kind's role); an empty batch is 422.
+    Case(
+        "sync_api.sync_batch",
+        "POST",
+        "/api/v1/sync",
+        {**INSPECTOR_API, "inspector": 422, "researcher": 422},
+        json={"entries": []},
+    ),
+    # Resumable photo uploads: inspectors and 教研员 (nothing uploaded yet: 404; a PUT without a range: 400).
+    Case("uploads_api.upload_state", "GET", "/api/v1/uploads/" + "a" * 64, UPLOADERS_API),
+    Case("uploads_api.upload_chunk", "PUT", "/api/v1/uploads/" + "a" * 64, {**UPLOADERS_API, **UPLOADERS_400}),
     Case("lessons.coverage", "GET", "/lessons/bureau/coverage", BUREAU_ONLY),
     Case("lessons.export", "GET", "/lessons/bureau/export/ledger.xlsx", BUREAU_ONLY),
     Case("lessons.export", "GET", "/lessons/bureau/export/summary.csv", BUREAU_ONLY),
@@ -166,6 +179,20 @@ CASES = [
     Case("bureau.index", "GET", "/bureau/", BUREAU_ONLY),
     Case("bureau.visits", "GET", "/bureau/visits", BUREAU_ONLY),
     Case("bureau.visit", "GET", "/bureau/visits/{visit}", BUREAU_ONLY),
+    # Report PDFs through the job queue (another county's visit: 404 for its reviewer; an unknown token: 404).
+    Case(
+        "report_jobs.start",
+        "POST",
+        "/bureau/visits/{foreign_visit}/report-jobs",
+        {**BUREAU_ONLY, "reviewer": 404, "admin": 202},
+    ),
+    Case("report_jobs.status", "GET", "/bureau/reports/" + "0" * 32, {**BUREAU_ONLY, "reviewer": 404, "admin": 404}),
+    Case(
+        "report_jobs.download",
+        "GET",
+        "/bureau/reports/" + "0" * 32 + "/report.pdf",
+        {**BUREAU_ONLY, "reviewer": 404, "admin": 404},
+    ),
     Case("bureau.visit", "GET", "/bureau/visits/{foreign_visit}", {**BUREAU_ONLY, "reviewer": 404}),
     Case(
         "bureau.review",

@@ -38,7 +38,13 @@ def _defaults(app: Flask) -> dict[str, Any]:
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pre-ping costs a round trip on every checkout (every request). Off by default: a connection the
+        # database dropped fails one request with 503 (the phone retries), the pool replaces it, and
+        # connections are recycled before common idle timeouts. DUDAO_DB_POOL_PRE_PING=1 turns it on.
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": os.environ.get("DUDAO_DB_POOL_PRE_PING", "0").lower() in ("1", "true", "yes"),
+            "pool_recycle": 1800,
+        },
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": True,
@@ -91,15 +97,29 @@ def _register(app: Flask) -> None:
     from .packs.cli import checklists_cli
     from .packs.routes import bp as packs_bp
     from .visits.api import bp as api_bp
+    from .visits.batch import bp as sync_bp
     from .visits.media import bp as media_bp
     from .visits.openapi import bp as openapi_bp
     from .visits.routes import bp as visits_bp
+    from .visits.uploads import bp as uploads_bp
 
     auth_login.init(app)
     errors.init(app)
     templating.init(app)
     compression.init(app)
-    for blueprint in (auth_bp, core_bp, profiles_bp, packs_bp, imports_bp, api_bp, media_bp, openapi_bp, visits_bp):
+    for blueprint in (
+        auth_bp,
+        core_bp,
+        profiles_bp,
+        packs_bp,
+        imports_bp,
+        api_bp,
+        sync_bp,
+        uploads_bp,
+        media_bp,
+        openapi_bp,
+        visits_bp,
+    ):
         app.register_blueprint(blueprint)
     bureau.init(app)
     register_lessons(app)
