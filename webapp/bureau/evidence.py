@@ -13,7 +13,7 @@ from ..extensions import db
 from ..visits.models import ItemResult, Photo, ResultWrite, Visit
 from ..visits.photos import URL_SECONDS, storage
 from .formatting import outcome_label, outcome_symbol, threshold_text, value_text
-from .models import RectificationTask, Review
+from .models import RectificationTask, Review, TaskUpdate
 
 #: Evidence farther than this from the school is flagged.
 MAX_DISTANCE_M = 500
@@ -58,6 +58,21 @@ class ItemView:
     photos: list[PhotoView]
     comment: str = ""
     history: list[ResultWrite] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        """A photo of this item was taken far from the school or outside the visit's hours."""
+        return any(view.flags for view in self.photos)
+
+    @property
+    def missing_photo(self) -> bool:
+        """The item asks for a photo and the result came without one."""
+        return bool(self.item.get("photo_required") and self.result and not self.photos)
+
+    @property
+    def needs_attention(self) -> bool:
+        """What a reviewer looks at first: failed, a doubtful photo, or a required photo missing."""
+        return self.outcome == "fail" or self.flagged or self.missing_photo
 
 
 def photo_urls(key_thumb: str, key_full: str) -> tuple[str, str]:
@@ -148,12 +163,24 @@ def visit_evidence(visit: Visit) -> dict[str, Any]:
             select(RectificationTask).where(RectificationTask.visit_id == visit.id).order_by(RectificationTask.id)
         )
     )
+    rechecked = list(
+        db.session.scalars(
+            select(RectificationTask)
+            .where(
+                RectificationTask.id.in_(select(TaskUpdate.task_id).where(TaskUpdate.visit_id == visit.id)),
+                RectificationTask.visit_id != visit.id,
+            )
+            .order_by(RectificationTask.id)
+        )
+    )
     counts = {code: sum(1 for i in items if i.outcome == code) for code in ("pass", "fail", "na", "unchecked")}
     distances = [v.distance_m for v in views if v.distance_m is not None]
     return {
         "items": items,
         "item_titles": {row.item["id"]: row.item["title"] for row in items},
         "failed": [i for i in items if i.outcome == "fail"],
+        "attention": [i for i in items if i.needs_attention],
+        "rechecked_tasks": rechecked,
         "photos": views,
         "loose_photos": [v for v in views if not v.photo.item_id],
         "flagged": [v for v in views if v.flags],

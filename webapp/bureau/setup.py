@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from .formatting import chinese_date, chinese_datetime, value_text
+from .formatting import value_text
 
 
 def metres(value: float | None) -> str:
@@ -47,8 +47,6 @@ def init(app: Flask) -> None:
     audit.init(app)
     for blueprint in (bureau_bp, compliance_bp, rectification_bp, exports_bp):
         app.register_blueprint(blueprint)
-    app.add_template_filter(chinese_date, "cn_date")
-    app.add_template_filter(chinese_datetime, "cn_datetime")
     app.add_template_filter(metres, "metres")
     app.add_template_filter(percent, "pct")
     app.add_template_filter(audit_value, "audit_value")
