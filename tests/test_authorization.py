@@ -103,6 +103,7 @@ CASES = [
     ),
     Case("visits.service_worker", "GET", "/sw.js", dict.fromkeys(ROLES, 200)),
     Case("visits.manifest", "GET", "/manifest.webmanifest", dict.fromkeys(ROLES, 200)),
+    Case("core.favicon", "GET", "/favicon.ico", dict.fromkeys(ROLES, 200)),
     # 教研员 lesson log: their own pages and API; the bureau's table, drill-down, coverage and exports.
     Case("lessons.mine", "GET", "/lessons/", RESEARCHER_ONLY),
     Case("lessons.record", "GET", "/lessons/records/{activity}", {**SIGNED_IN, "inspector": 404}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, current_app, render_template, send_from_directory
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -15,6 +15,13 @@ from ..packs.operations import checklist_for_school, pack_or_none
 from .models import Assignment, County, School
 
 bp = Blueprint("core", __name__, template_folder="templates")
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """The site icon browsers ask for on every page (public, cached for a week)."""
+    folder = current_app.static_folder or ""
+    return send_from_directory(folder, "icons/favicon.ico", mimetype="image/x-icon", max_age=7 * 24 * 3600)
 
 
 @bp.route("/")
