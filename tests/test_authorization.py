@@ -180,6 +180,9 @@ CASES = [
     Case("exports.export", "GET", "/bureau/exports/tasks.xlsx", BUREAU_ONLY),
     Case("exports.export", "GET", "/bureau/exports/schools.xlsx", BUREAU_ONLY),
     Case("exports.summary", "GET", "/bureau/summary", BUREAU_ONLY),
+    Case("dashboard.figure", "GET", "/bureau/dashboard/coverage.json", BUREAU_ONLY),
+    Case("dashboard.figure", "GET", "/bureau/dashboard/rectification.json", BUREAU_ONLY),
+    Case("dashboard.figure", "GET", "/bureau/dashboard/nothing.json", {**BUREAU_ONLY, "reviewer": 404, "admin": 404}),
     # Rectification: the school's inspector records progress; only the bureau closes, reopens, edits.
     Case("rectification.index", "GET", "/rectification/", {**BUREAU_ONLY, "inspector": 200}),
     Case("rectification.task", "GET", "/rectification/{task}", {**BUREAU_ONLY, "inspector": 200}),

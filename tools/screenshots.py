@@ -35,7 +35,6 @@ ROLES: list[tuple[str, str, list[tuple[str, str]]]] = [
         [
             ("home", "/"),
             ("workbench", "/bureau/"),
-            ("dashboard", "/bureau/dashboard"),
             ("visits", "/bureau/visits"),
             ("visit", "{visit}"),
             ("visit-all", "{visit}?only=all"),

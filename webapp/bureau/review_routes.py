@@ -14,7 +14,7 @@ from ..extensions import db
 from ..templating import render_htmx
 from ..timeutil import today_in_china
 from ..visits.models import Visit
-from . import audit, ledger, listing, pdf
+from . import audit, dashboard, ledger, listing, pdf
 from .access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of, visit_for_bureau
 from .evidence import visit_evidence
 from .reviewing import (
@@ -41,10 +41,12 @@ def index() -> str:
         ).all()
     )
     counts = ledger.counts(current_user, county.id)
+    term = term_for(county, None)
     return render_template(
         "bureau/index.html",
         county=county,
-        term=term_for(county, None),
+        term=term,
+        figures=dashboard.all_figures(county, term) if term else {},
         states=states,
         counts=counts,
         counties=_counties_for_admin(),

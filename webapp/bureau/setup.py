@@ -40,12 +40,13 @@ def init(app: Flask) -> None:
     """Register the bureau's pages and filters, and start recording changes."""
     from . import audit
     from .compliance_routes import bp as compliance_bp
+    from .dashboard_routes import bp as dashboard_bp
     from .export_routes import bp as exports_bp
     from .review_routes import bp as bureau_bp
     from .task_routes import bp as rectification_bp
 
     audit.init(app)
-    for blueprint in (bureau_bp, compliance_bp, rectification_bp, exports_bp):
+    for blueprint in (bureau_bp, compliance_bp, rectification_bp, exports_bp, dashboard_bp):
         app.register_blueprint(blueprint)
     app.add_template_filter(metres, "metres")
     app.add_template_filter(percent, "pct")
