@@ -83,6 +83,12 @@ def number(value: Any) -> str:
     return str(value)
 
 
+def dict_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extra`` laid over it; a None in ``extra`` removes the key (for links that reset paging)."""
+    merged = {**base, **extra}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
 def render_htmx(page: str, fragment: str, **context: Any) -> Response:
     """Render the whole page, or only its fragment for an htmx request.
 
@@ -100,4 +106,5 @@ def init(app: Flask) -> None:
     app.add_template_filter(label)
     app.add_template_filter(show_date, "date")
     app.add_template_filter(number)
+    app.add_template_filter(dict_merge)
     app.jinja_env.globals["LABELS"] = LABELS
