@@ -59,6 +59,7 @@ CASES = [
     Case("imports.form", "GET", "/admin/import/", BUREAU_ONLY),
     Case("imports.upload", "POST", "/admin/import/", {**BUREAU_ONLY, "reviewer": 422, "admin": 422}, data={}),
     Case("imports.template", "GET", "/admin/import/template/schools.csv", BUREAU_ONLY),
+    Case("imports.template_xlsx", "GET", "/admin/import/template/schools.xlsx", BUREAU_ONLY),
     # The sync API: inspectors only; other roles get JSON 403, anonymous JSON 401.
     Case("api.me", "GET", "/api/v1/me", {**SIGNED_IN, "anonymous": 401}),
     Case("api.list_visits", "GET", "/api/v1/visits", INSPECTOR_API),
