@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -147,6 +147,25 @@ def item_views(visit: Visit, photos: list[PhotoView], review: Review | None) -> 
     return rows
 
 
+def document_number(visit: Visit) -> str:
+    """The report's 文号, e.g. 贺兰督〔2026〕7号: the visit's place among the county's visits of that year.
+
+    Visits are numbered by day and id among those recorded (not planned), so a report printed twice
+    carries the same number.
+    """
+    year = visit.visited_on.year
+    earlier = db.session.scalar(
+        select(func.count()).where(
+            Visit.county_id == visit.county_id,
+            Visit.state != "planned",
+            Visit.visited_on.between(date(year, 1, 1), date(year, 12, 31)),
+            (Visit.visited_on < visit.visited_on) | ((Visit.visited_on == visit.visited_on) & (Visit.id <= visit.id)),
+        )
+    )
+    short = visit.school.county.name.removesuffix("县").removesuffix("市").removesuffix("区")[:4]
+    return f"{short}督〔{year}〕{earlier or 1}号"
+
+
 def visit_evidence(visit: Visit) -> dict[str, Any]:
     """Everything the visit page and the printed report need."""
     photos = list(
@@ -190,5 +209,6 @@ def visit_evidence(visit: Visit) -> dict[str, Any]:
         "latest_review": latest,
         "tasks": tasks,
         "counts": counts,
+        "doc_no": document_number(visit),
         "write_count": db.session.scalar(select(func.count()).where(ResultWrite.visit_id == visit.id)) or 0,
     }
