@@ -87,3 +87,15 @@ def test_ledger_table_sorts_and_searches(app, world):
     assert world.junior.name in table and world.school.name not in table
     fragment = bureau.get("/rectification/?q=兴隆", headers={"HX-Request": "true"})
     assert "<html" not in fragment.get_data(as_text=True) and "HX-Request" in fragment.headers["Vary"]
+
+
+def test_schools_table_sorts_filters_and_searches(app, world):
+    bureau = world.client(app, "reviewer")
+    page = bureau.get("/schools?sort=-enrolment").get_data(as_text=True)
+    assert 'aria-sort="descending"' in page and 'class="narrow-only"' in page
+    junior_only = bureau.get("/schools?stage=junior").get_data(as_text=True)
+    assert world.junior.name in junior_only and world.school.name not in junior_only
+    found = bureau.get("/schools?q=吉强", headers={"HX-Request": "true"})
+    body = found.get_data(as_text=True)
+    assert world.school.name in body and world.junior.name not in body and "<html" not in body
+    assert "HX-Request" in found.headers["Vary"]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template, send_from_directory
+from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from checklists.generator import item_count
+from checklists.vocabulary import LOCATIONS, STAGES
 
 from ..auth.models import User
 from ..auth.policy import school_or_403, visible_schools
 from ..extensions import db
 from ..packs.operations import checklist_for_school, pack_or_none
+from ..tables import like, page_from, search_from, sort_from
+from ..templating import render_htmx
 from .models import Assignment, County, School
 
 bp = Blueprint("core", __name__, template_folder="templates")
@@ -47,12 +50,62 @@ def home() -> str:
     )
 
 
+#: Sortable columns of the schools table.
+SCHOOL_SORTS = {
+    "code": School.code,
+    "name": School.name,
+    "stage": School.stage,
+    "location": School.location,
+    "enrolment": School.enrolment,
+    "classes": School.class_count,
+    "group": School.group_name,
+}
+SCHOOLS_PER_PAGE = 50
+
+
 @bp.route("/schools")
 @login_required
-def schools() -> str:
-    """The schools the current user may open."""
-    rows = db.session.scalars(visible_schools(current_user)).all()
-    return render_template("core/schools.html", schools=rows)
+def schools() -> Response:
+    """The schools the current user may open: a sortable, searchable table (cards on a phone)."""
+    sort = sort_from(request.args, tuple(SCHOOL_SORTS), "code")
+    q = search_from(request.args)
+    stage = request.args.get("stage", "")
+    location = request.args.get("location", "")
+    query = visible_schools(current_user)
+    if q:
+        pattern = like(q)
+        query = query.where(
+            or_(
+                School.name.like(pattern, escape="\\"),
+                School.code.like(pattern, escape="\\"),
+                School.group_name.like(pattern, escape="\\"),
+            )
+        )
+    if stage in STAGES:
+        query = query.where(School.stage == stage)
+    if location in LOCATIONS:
+        query = query.where(School.location == location)
+    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+    column = SCHOOL_SORTS[sort.key]
+    page = page_from(request.args)
+    ordered = query.order_by(None).order_by(column.desc() if sort.descending else column.asc(), School.id)
+    rows = db.session.scalars(ordered.offset((page - 1) * SCHOOLS_PER_PAGE).limit(SCHOOLS_PER_PAGE + 1)).all()
+    args = {k: v for k, v in {"q": q, "stage": stage, "location": location}.items() if v}
+    if sort.arg != "code":
+        args["sort"] = sort.arg
+    return render_htmx(
+        "core/schools.html",
+        "core/_schools_table.html",
+        schools=rows[:SCHOOLS_PER_PAGE],
+        has_next=len(rows) > SCHOOLS_PER_PAGE,
+        page_number=page,
+        total=total,
+        sort=sort,
+        q=q,
+        stage=stage,
+        location=location,
+        args=args,
+    )
 
 
 @bp.route("/schools/<int:school_id>")
