@@ -87,7 +87,7 @@ def by_checklist(county: County, term: Term, totals: list | None = None) -> dict
         compliant = sum(t.compliant for _, t in items)
         if checked:
             rows.append([checklist.title, _percent(compliant, checked), checked])
-    return _figure("各检查表达标率", "%", "bar", ["检查表", "达标率（%）", "已查项次"], rows, series=1)
+    return _figure("各检查表达标率", "%", "hbar", ["检查表", "达标率（%）", "已查项次"], rows, series=1)
 
 
 def by_item(county: County, term: Term, totals: list | None = None) -> dict[str, Any]:
