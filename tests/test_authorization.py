@@ -183,6 +183,13 @@ CASES = [
     Case("exports.summary", "GET", "/bureau/summary", BUREAU_ONLY),
     Case("dashboard.figure", "GET", "/bureau/dashboard/coverage.json", BUREAU_ONLY),
     Case("dashboard.figure", "GET", "/bureau/dashboard/rectification.json", BUREAU_ONLY),
+    Case("dashboard.school", "GET", "/bureau/dashboard/school/{inspected}.json", {**SIGNED_IN, "researcher": 403}),
+    Case(
+        "dashboard.school",
+        "GET",
+        "/bureau/dashboard/school/{foreign}.json",
+        {**dict.fromkeys(ROLES, 403), "admin": 200, "anonymous": 302},
+    ),
     Case("dashboard.figure", "GET", "/bureau/dashboard/nothing.json", {**BUREAU_ONLY, "reviewer": 404, "admin": 404}),
     # Rectification: the school's inspector records progress; only the bureau closes, reopens, edits.
     Case("rectification.index", "GET", "/rectification/", {**BUREAU_ONLY, "inspector": 200}),

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.bureau import dashboard
 from webapp.bureau.models import RectificationTask
 from webapp.extensions import db
 from webapp.timeutil import today_in_china
+from webapp.visits.models import ItemResult
 
 from .bureau_support import ALARM, CLASS_SIZE, make_world, record_visit
 
@@ -70,3 +71,23 @@ def test_open_and_overdue_tasks_week_by_week(app, world):
     json = bureau.get(f"/bureau/dashboard/rectification.json?term={term.id}").get_json()
     assert json["columns"] == ["日期", "未销号", "逾期"] and json["rows"][0][0] == week(0)
     assert today_in_china() >= term.starts_on
+
+
+def test_a_schools_results_over_terms(app, world):
+    phone = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    visit_id, _, items = record_visit(phone, world.school, {ALARM: {"answer": "no"}, CLASS_SIZE: {"number": 50}})
+    bureau.post(f"/bureau/visits/{visit_id}/review", data={"decision": "accept"})
+    figure = phone.get(f"/bureau/dashboard/school/{world.school.id}.json").get_json()
+    judged = db.session.scalar(
+        select(func.count()).where(ItemResult.visit_id == visit_id, ItemResult.outcome.in_(("pass", "fail")))
+    )
+    assert figure["rows"] == [[world.term.name, round(100 * (judged - 2) / judged, 1), 1, 2]]
+    page = phone.get(f"/schools/{world.school.id}").get_data(as_text=True)
+    assert (
+        'id="chart-school"' in page
+        and "echarts-6.1.0.min.js" in page
+        and f'<th scope="row">{world.term.name}</th>' in page
+    )
+    # No results, no chart (and no chart library).
+    assert "echarts" not in phone.get(f"/schools/{world.junior.id}").get_data(as_text=True)

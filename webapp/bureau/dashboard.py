@@ -17,7 +17,7 @@ from checklists.vocabulary import STAGES
 from ..core.models import County, School, Term
 from ..extensions import db
 from ..timeutil import to_china, today_in_china
-from ..visits.models import Visit
+from ..visits.models import ItemResult, Visit
 from .matrix import COUNTED_STATES
 from .models import RectificationTask
 from .quotas import standing_for
@@ -147,6 +147,31 @@ def quotas(county: County, term: Term) -> dict[str, Any]:
         for name, standings in table.rows
     ]
     return _figure("教研员任务完成率", "%", "bar", columns, rows, "按本学期目标计，超过目标记为 100%。")
+
+
+def school_terms(school: School) -> dict[str, Any]:
+    """A school's results term by term: 达标率 of its checked items, visits, failed results."""
+    terms = db.session.scalars(select(Term).where(Term.county_id == school.county_id).order_by(Term.starts_on))
+    rows = []
+    for term in terms:
+        counted = select(Visit.id).where(
+            Visit.school_id == school.id,
+            Visit.visited_on.between(term.starts_on, term.ends_on),
+            Visit.state.in_(COUNTED_STATES),
+        )
+        outcomes = dict(
+            db.session.execute(
+                select(ItemResult.outcome, func.count())
+                .where(ItemResult.visit_id.in_(counted), ItemResult.outcome.in_(("pass", "fail")))
+                .group_by(ItemResult.outcome)
+            ).all()
+        )
+        visits = db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+        if visits:
+            passed, failed = outcomes.get("pass", 0), outcomes.get("fail", 0)
+            rows.append([term.name, _percent(passed, passed + failed), visits, failed])
+    columns = ["学期", "达标率（%）", "督导次数", "未达标项次"]
+    return _figure("历学期检查结果", "%", "bar", columns, rows, "只计已提交和已审核通过的督导。", series=1)
 
 
 def figure(kind: str, county: County, term: Term) -> dict[str, Any]:

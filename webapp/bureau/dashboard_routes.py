@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, request
-from flask_login import current_user
+from flask_login import current_user, login_required
 
-from ..auth.policy import roles_required
+from ..auth.policy import roles_required, school_or_403
 from . import dashboard
 from .access import BUREAU_ROLES, county_for, int_arg, term_for
 
@@ -24,5 +24,14 @@ def figure(kind: str) -> Response:
         abort(404)
     body = dashboard.figure(kind, county, term) | {"county": county.name, "term": term.name}
     response = jsonify(body)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.route("/school/<int:school_id>.json")
+@login_required
+def school(school_id: int) -> Response:
+    """A school's results over the terms (anyone who may open the school)."""
+    response = jsonify(dashboard.school_terms(school_or_403(school_id)))
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -11,6 +11,7 @@ from checklists.vocabulary import LOCATIONS, STAGES
 
 from ..auth.models import User
 from ..auth.policy import school_or_403, visible_schools
+from ..bureau.dashboard import school_terms
 from ..extensions import db
 from ..packs.operations import checklist_for_school, pack_or_none
 from ..tables import like, page_from, search_from, sort_from
@@ -124,4 +125,5 @@ def school(school_id: int) -> str:
         item_total=item_count(snapshot),
         assignments=assignments,
         pack=pack_or_none(school.county.policy_set),
+        results=school_terms(school),
     )
