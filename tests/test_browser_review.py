@@ -105,6 +105,12 @@ def test_review_first_page_and_accept_with_an_open_task(app, browser, live, worl
     history = page.inner_text("main")
     assert "复查仍未安装，须本周内安装并联网" in history and "复查仍未达标" in history
     assert deadline.isoformat() in history
+    # The PDF is fetched with a 正在生成 note and then saved (no dead link for several seconds).
+    page.goto(f"{live.url}/bureau/visits/{second}")
+    with page.expect_download(timeout=60_000) as saved:
+        page.click(".action-bar a[data-download]")
+    assert saved.value.suggested_filename.startswith("督导报告_") and saved.value.suggested_filename.endswith(".pdf")
+    page.locator(".busy-status:has-text('已生成')").wait_for()
     task = db.session.get(RectificationTask, task_id)
     assert task.deadline == deadline and task.problem == "复查仍未安装，须本周内安装并联网"
     assert not errors
