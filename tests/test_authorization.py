@@ -42,6 +42,7 @@ CASES = [
     Case("auth.login", "POST", "/login", dict.fromkeys(ROLES, 422), data={}),
     Case("core.home", "GET", "/", SIGNED_IN),
     Case("core.schools", "GET", "/schools", SIGNED_IN),
+    Case("core.users", "GET", "/users", BUREAU_ONLY),
     # The inspector's own school; the researcher's own school.
     Case("core.school", "GET", "/schools/{inspected}", {**SIGNED_IN, "researcher": 403}),
     Case("core.school", "GET", "/schools/{researched}", {**SIGNED_IN, "inspector": 403}),

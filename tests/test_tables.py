@@ -99,3 +99,19 @@ def test_schools_table_sorts_filters_and_searches(app, world):
     body = found.get_data(as_text=True)
     assert world.school.name in body and world.junior.name not in body and "<html" not in body
     assert "HX-Request" in found.headers["Vary"]
+
+
+def test_users_table_is_the_county_s_sortable_and_searchable(app, world):
+    bureau = world.client(app, "reviewer")
+    page = bureau.get("/users?sort=username").get_data(as_text=True)
+    table = page[page.index('<table class="table data-table') : page.index("</table>")]
+    names = re.findall(r'<th scope="row">([^<]+)</th>', table)
+    county_people = {world.inspector.username, world.reviewer.username}
+    assert county_people <= set(names) and names == sorted(names)
+    assert world.outsider.username not in names and world.admin.username not in names  # other county, admins
+    # The inspector is assigned to two schools.
+    assert re.search(rf"<th scope=\"row\">{world.inspector.username}</th>.*?<td class=\"num\">2</td>", table, re.S)
+    found = bureau.get(f"/users?q={world.inspector.username}", headers={"HX-Request": "true"})
+    body = found.get_data(as_text=True)
+    assert world.inspector.username in body and world.reviewer.username not in body and "<html" not in body
+    assert world.outsider.username in world.client(app, "admin").get("/users?role=inspector").get_data(as_text=True)
