@@ -46,6 +46,7 @@ ROLES: list[tuple[str, str, list[tuple[str, str]]]] = [
             ("lessons", "/lessons/bureau"),
             ("imports", "/admin/import/"),
             ("schools", "/schools"),
+            ("users", "/users"),
             ("school", "{school}"),
             ("packs", "/packs/"),
         ],
