@@ -49,6 +49,7 @@ CASES = [
     Case("auth.login", "POST", "/login", dict.fromkeys(ROLES, 422), data={}),
     Case("core.home", "GET", "/", SIGNED_IN),
     Case("core.schools", "GET", "/schools", SIGNED_IN),
+    Case("core.users", "GET", "/users", BUREAU_ONLY),
     # The inspector's own school (also the 学校 account's); the researcher's own school.
     Case("core.school", "GET", "/schools/{inspected}", {**SIGNED_IN, "researcher": 403}),
     Case("core.school", "GET", "/schools/{researched}", {**SIGNED_IN, "inspector": 403, "school": 403}),
@@ -87,6 +88,7 @@ CASES = [
     Case("imports.form", "GET", "/admin/import/", BUREAU_ONLY),
     Case("imports.upload", "POST", "/admin/import/", {**BUREAU_ONLY, "reviewer": 422, "admin": 422}, data={}),
     Case("imports.template", "GET", "/admin/import/template/schools.csv", BUREAU_ONLY),
+    Case("imports.template_xlsx", "GET", "/admin/import/template/schools.xlsx", BUREAU_ONLY),
     # The sync API: inspectors only; other roles get JSON 403, anonymous JSON 401.
     Case("api.me", "GET", "/api/v1/me", {**SIGNED_IN, "anonymous": 401}),
     Case("api.list_visits", "GET", "/api/v1/visits", INSPECTOR_API),
@@ -131,6 +133,7 @@ CASES = [
     ),
     Case("visits.service_worker", "GET", "/sw.js", dict.fromkeys(ROLES, 200)),
     Case("visits.manifest", "GET", "/manifest.webmanifest", dict.fromkeys(ROLES, 200)),
+    Case("core.favicon", "GET", "/favicon.ico", dict.fromkeys(ROLES, 200)),
     # 教研员 lesson log: their own pages and API; the bureau's table, drill-down, coverage and exports.
     Case("lessons.mine", "GET", "/lessons/", RESEARCHER_ONLY),
     Case("lessons.record", "GET", "/lessons/records/{activity}", {**SIGNED_IN, "inspector": 404, "school": 404}),
@@ -232,6 +235,16 @@ CASES = [
     Case("exports.export", "GET", "/bureau/exports/tasks.xlsx", BUREAU_ONLY),
     Case("exports.export", "GET", "/bureau/exports/schools.xlsx", BUREAU_ONLY),
     Case("exports.summary", "GET", "/bureau/summary", BUREAU_ONLY),
+    Case("dashboard.figure", "GET", "/bureau/dashboard/coverage.json", BUREAU_ONLY),
+    Case("dashboard.figure", "GET", "/bureau/dashboard/rectification.json", BUREAU_ONLY),
+    Case("dashboard.school", "GET", "/bureau/dashboard/school/{inspected}.json", {**SIGNED_IN, "researcher": 403}),
+    Case(
+        "dashboard.school",
+        "GET",
+        "/bureau/dashboard/school/{foreign}.json",
+        {**dict.fromkeys(ROLES, 403), "admin": 200, "anonymous": 302},
+    ),
+    Case("dashboard.figure", "GET", "/bureau/dashboard/nothing.json", {**BUREAU_ONLY, "reviewer": 404, "admin": 404}),
     # Rectification: the school's inspector records progress; only the bureau closes, reopens, edits.
     Case("rectification.index", "GET", "/rectification/", {**BUREAU_ONLY, "inspector": 200}),
     Case("rectification.task", "GET", "/rectification/{task}", {**BUREAU_ONLY, "inspector": 200}),

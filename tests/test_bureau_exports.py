@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 from datetime import date, timedelta
 
 import pytest
@@ -126,6 +128,20 @@ def test_report_page_and_pdf(reviewed):
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert len(pdf.data) > 20_000  # fonts and the inlined photo are embedded
     assert b"CJK" in pdf.data and b"/Subtype /Image" in pdf.data  # Chinese set in Noto CJK, the photo inlined
+    # A bureau's document: heading, 文号, page numbers on every page, signature lines with 日期.
+    assert "西吉县人民政府教育督导室" in page and re.search(r'class="doc-no">西吉督〔\d{4}〕\d+号<', page)
+    assert "counter(page)" in page and page.count('<div class="line"></div>') == 3 and page.count("日期：") == 3
+    assert "onclick" not in page and "print.js" in page  # no inline handlers (CSP)
+    from pypdf import PdfReader
+
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages]
+    total = len(pages)
+    for number, text in enumerate(pages, start=1):
+        assert re.search(rf"第 {number} .，共 {total} .", text), text[:120]  # 页 comes out as a CJK radical
+        assert re.search(r"西吉督〔\d{4}〕\d+号", text)
+    # The signatures never stand alone on the last page: the summary comes with them.
+    last = unicodedata.normalize("NFKC", pages[-1])
+    assert "督导小结" in last and "学校负责" in last
 
 
 def test_pdf_without_chromium_says_so(make_app, factory):

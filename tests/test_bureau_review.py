@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from webapp.bureau.models import RectificationTask, Review
+from webapp.bureau.models import AuditEntry, RectificationTask, Review
 from webapp.extensions import db
 from webapp.timeutil import today_in_china
 from webapp.visits.models import ItemResult, ResultWrite, Visit
@@ -214,3 +214,80 @@ def test_item_results_on_visit_page_show_thresholds(app, world):
     assert "标准：≤ 45人" in page and "52人" in page and "✗ 未达标" in page
     result = db.session.scalar(select(ItemResult).where(ItemResult.item_id == CLASS_SIZE))
     assert result.outcome == "fail"
+
+
+def test_submitted_visit_opens_on_failed_and_flagged_items(app, world):
+    phone = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    visit_id, _, items = record_visit(phone, world.school, {CLASS_SIZE: {"number": 52}}, {ALARM: alarm_photo()})
+    plain = next(i for i, item in items.items() if i not in (ALARM, CLASS_SIZE) and not item.get("photo_required"))
+    page = bureau.get(f"/bureau/visits/{visit_id}").get_data(as_text=True)
+    # The decision is reachable from the top, before any result.
+    assert page.index('class="action-bar') < page.index('id="results"') < page.index('id="review"')
+    assert 'href="#review-accept"' in page and 'href="#review"' in page
+    assert f'id="item-{CLASS_SIZE}"' in page and f'id="item-{plain}"' not in page
+    assert 'aria-current="page">只看未达标' in page
+    everything = bureau.get(f"/bureau/visits/{visit_id}?only=all").get_data(as_text=True)
+    assert f'id="item-{plain}"' in everything and f'id="item-{CLASS_SIZE}"' in everything
+    # An accepted visit shows every item unless asked.
+    assert _review(bureau, visit_id, "accept").status_code == 302
+    accepted = bureau.get(f"/bureau/visits/{visit_id}").get_data(as_text=True)
+    assert f'id="item-{plain}"' in accepted and 'class="action-bar' in accepted and "#review-accept" not in accepted
+
+
+def test_accept_updates_the_open_task_of_a_failed_item(app, world):
+    phone = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    first, _, _ = record_visit(phone, world.school, {ALARM: {"answer": "no"}})
+    assert _review(bureau, first, "accept").status_code == 302
+    task = db.session.scalar(select(RectificationTask))
+    first_problem = task.problem
+    second, _, _ = record_visit(phone, world.school, {ALARM: {"answer": "no"}, CLASS_SIZE: {"number": 50}})
+    page = bureau.get(f"/bureau/visits/{second}").get_data(as_text=True)
+    assert "该项已有整改任务" in page and "其中 1 项学校已有整改任务" in page
+    deadline = today_in_china() + timedelta(days=5)
+    fields = {
+        f"problem-{ALARM}": "复查仍未安装一键报警，限期安装",
+        f"deadline-{ALARM}": deadline.isoformat(),
+        f"responsible-{ALARM}": "王副校长",
+    }
+    assert _review(bureau, second, "accept", **fields).status_code == 302
+    db.session.expire_all()
+    tasks = {t.item_id: t for t in db.session.scalars(select(RectificationTask))}
+    assert set(tasks) == {ALARM, CLASS_SIZE} and tasks[ALARM].id == task.id
+    updated = tasks[ALARM]
+    assert (updated.problem, updated.deadline, updated.responsible_person) == (
+        fields[f"problem-{ALARM}"],
+        deadline,
+        "王副校长",
+    )
+    kinds = [(u.kind, u.visit_id) for u in updated.updates]
+    assert kinds[-2:] == [("recheck_fail", second), ("edit", second)]
+    assert "复查仍未安装一键报警" in updated.updates[-1].note
+    # The change is in the audit log with the old values.
+    entry = db.session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.object_type == "task", AuditEntry.action == "edit")
+        .order_by(AuditEntry.id.desc())
+    )
+    assert entry is not None and entry.new_value["problem"] == fields[f"problem-{ALARM}"]
+    assert entry.old_value["problem"] == first_problem
+    done = bureau.get(f"/bureau/visits/{second}?done=accepted").get_data(as_text=True)
+    assert "已下发 1 项整改任务，复查了 1 项已有整改任务" in done
+
+
+def test_accept_keeps_an_overdue_open_task_deadline_unless_changed(app, world):
+    phone = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    first, _, _ = record_visit(phone, world.school, {ALARM: {"answer": "no"}})
+    assert _review(bureau, first, "accept").status_code == 302
+    task = db.session.scalar(select(RectificationTask))
+    past = today_in_china() - timedelta(days=3)
+    task.deadline = past
+    db.session.commit()
+    second, _, _ = record_visit(phone, world.school, {ALARM: {"answer": "no"}})
+    # The form sends the task's own (past) deadline back: accepted, nothing changed but the re-check note.
+    assert _review(bureau, second, "accept", **{f"deadline-{ALARM}": past.isoformat()}).status_code == 302
+    db.session.expire_all()
+    kept = db.session.get(RectificationTask, task.id)
+    assert kept.deadline == past and [u.kind for u in kept.updates][-1] == "recheck_fail"

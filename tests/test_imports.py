@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import Workbook
@@ -31,12 +32,29 @@ def bureau(app, factory):
     return client, county
 
 
-def _upload(client, county, kind, name, data: bytes):
+def _preview(client, county, kind, name, data: bytes):
+    """The first step: the file is checked and a preview shown (or every error)."""
     return client.post(
         "/admin/import/",
         data={"kind": kind, "county_id": str(county.id), "file": (io.BytesIO(data), name)},
         content_type="multipart/form-data",
     )
+
+
+def _confirm(client, preview_page: str):
+    """The preview's 确认导入: its hidden fields posted back."""
+    form = preview_page[preview_page.index('<section class="card" id="preview"') :]
+    fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', form))
+    return client.post("/admin/import/", data=fields)
+
+
+def _upload(client, county, kind, name, data: bytes):
+    """Preview, then confirm when the file had no errors."""
+    response = _preview(client, county, kind, name, data)
+    page = response.get_data(as_text=True)
+    if response.status_code != 200 or 'id="confirm-import"' not in page:
+        return response
+    return _confirm(client, page)
 
 
 def _count(model) -> int:
@@ -154,12 +172,12 @@ def test_assignment_references_are_checked(bureau, factory):
     factory.user("researcher", county, username="jy1")
     data = (
         "用户名,学校代码,类型,开始日期\n"
-        "outsider,A01,挂牌督导,2026-09-01\njy1,A01,挂牌督导,2026-09-01\njy1,ZZZ,包片包抓,2026/9/1\n"
+        "outsider,A01,挂牌督导,2026-09-01\njy1,A01,挂牌督导,2026-09-01\njy1,ZZZ,包片包抓,2026/13/1\n"
     )
     page = _upload(client, county, "assignments", "a.csv", data.encode()).get_data(as_text=True)
     assert "本县区没有用户“outsider”" in page
     assert "角色是教研员" in page
-    assert "日期格式应为" in page
+    assert "应为日期，如 2026-09-01" in page and "（填写的是“2026/13/1”）" in page
     assert _count(Assignment) == 0
 
 
@@ -200,3 +218,70 @@ def test_school_accounts_name_their_school_by_code(bureau):
     principal = db.session.scalar(select(User).where(User.username == "xz1"))
     assert principal.role == "school" and principal.school.code == "A01"
     assert db.session.scalar(select(User).where(User.username == "dxx1")).school_id is None
+
+
+def test_preview_shows_what_changes_and_writes_nothing_until_confirmed(bureau):
+    client, county = bureau
+    _upload(client, county, "schools", "schools.csv", SCHOOLS_CSV.encode())
+    changed = (
+        SCHOOLS_CSV.replace("A02,二中,初中,乡镇,是,600", "A02,二中,初中,乡镇,是,650")
+        + "A04,新学校,小学,村小,否,80,6,,,\n"
+    )
+    preview = _preview(client, county, "schools", "schools.csv", changed.encode())
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "将新增 1 条，更新 1 条，2 条不变" in page
+    table = page[page.index('id="preview-table"') : page.index("</table>", page.index('id="preview-table"'))]
+    assert "<td>新增</td><td>A04 新学校</td>" in table and "<td>更新</td><td>A02 二中</td><td>在校生数</td>" in table
+    assert "A01" not in table  # unchanged rows are counted, not listed
+    db.session.expire_all()
+    assert _count(School) == 3 and db.session.scalar(select(School.enrolment).where(School.code == "A02")) == 600
+    done = _confirm(client, page)
+    assert done.status_code == 200 and "新增 1 条，更新 1 条，未变 2 条" in done.get_data(as_text=True)
+    assert _count(School) == 4 and db.session.scalar(select(School.enrolment).where(School.code == "A02")) == 650
+
+
+def test_excel_dates_are_accepted_and_every_error_comes_at_once(bureau, factory):
+    from datetime import date, datetime
+
+    client, county = bureau
+    _upload(client, county, "schools", "schools.csv", SCHOOLS_CSV.encode())
+    factory.user("inspector", county, username="dx1")
+    rows = [
+        ["用户名", "学校代码", "类型", "开始日期", "结束日期"],
+        ["dx1", "A01", "挂牌督导", "2026/9/1", "2027年1月31日"],
+        ["dx1", "A02", "挂牌督导", datetime(2026, 9, 2), 46418],  # a date cell; an Excel serial (2027-01-31)
+        ["dx1", "A03", "挂牌督导", "2026.9.3", None],
+    ]
+    response = _upload(client, county, "assignments", "a.xlsx", _xlsx(rows))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    got = {a.school.code: (a.starts_on, a.ends_on) for a in db.session.scalars(select(Assignment))}
+    assert got == {
+        "A01": (date(2026, 9, 1), date(2027, 1, 31)),
+        "A02": (date(2026, 9, 2), date(2027, 1, 31)),
+        "A03": (date(2026, 9, 3), None),
+    }
+    # An unknown column, two bad rows and a reference error: all in one answer, each bad value echoed.
+    bad = "用户名,学校代码,类型,开始日期,备注\ndx1,A01,班主任,2026-02-30,x\nnobody,ZZZ,挂牌督导,明天,y\n"
+    page = _preview(client, county, "assignments", "a.csv", bad.encode()).get_data(as_text=True)
+    for expected in (
+        "无法识别的列名",
+        "不是有效的类型",
+        "（填写的是“班主任”）",
+        "（填写的是“2026-02-30”）",
+        "（填写的是“明天”）",
+    ):
+        assert expected in page, expected
+
+
+def test_xlsx_template_has_an_example_row(bureau):
+    from openpyxl import load_workbook
+
+    client, _ = bureau
+    response = client.get("/admin/import/template/assignments.xlsx")
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    book = load_workbook(io.BytesIO(response.data))
+    fill, example = book.worksheets
+    assert [c.value for c in fill[1]] == ["用户名", "学校代码", "类型", "开始日期", "结束日期"] and fill.max_row == 1
+    values = [[c.value for c in row] for row in example.iter_rows(min_row=2)]
+    assert values[0] == ["用户名", "学校代码", "类型", "开始日期", "结束日期"]
+    assert values[1][:3] == ["zhang_duxue", "001", "挂牌督导"] and values[1][3].date().isoformat() == "2026-09-01"

@@ -21,6 +21,7 @@ from webapp.lessons.progress import QuotaContext, quota_context, quota_tallies
 
 from .conftest import login
 from .lessons_world import assign, guidance, lesson, make_world
+from .test_imports import _confirm as confirm_import
 
 
 @pytest.fixture
@@ -290,7 +291,11 @@ def test_teacher_lists_are_imported_like_schools(client, world):
             "county_id": world.county.id,
             "file": (io.BytesIO(text.encode("utf-8-sig")), "t.csv"),
         }
-        return client.post("/admin/import/", data=data, content_type="multipart/form-data")
+        response = client.post("/admin/import/", data=data, content_type="multipart/form-data")
+        page = response.get_data(as_text=True)
+        if response.status_code == 200 and 'id="confirm-import"' in page:
+            return confirm_import(client, page)  # the preview, then 确认导入
+        return response
 
     assert upload(csv_text).status_code == 200
     teachers = {(t.school_id, t.name): t for t in db.session.query(Teacher)}

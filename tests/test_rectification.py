@@ -114,6 +114,7 @@ def test_edit_deadline_and_overdue(app, world):
     assert task.is_overdue() and task.responsible_person == "马副校长"
     page = bureau.get("/rectification/").get_data(as_text=True)
     assert "逾期 5 天" in page and 'class="overdue"' in page
+    assert "已下发 0 天" in page and "已 0 天" not in page  # says what the days count
     counts = ledger.counts(world.reviewer, world.county.id)
     assert counts.unclosed == 1 and counts.overdue == 1
     assert counts.by_school == [(world.school.name, 1, 1)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
@@ -14,6 +13,7 @@ from webapp.packs.operations import county_settings, school_profile
 
 from . import exact_support
 from .conftest import login
+from .test_imports import _upload as upload_with_preview
 
 HEADER = "学校代码,学校名称,学段,城乡类型,寄宿制,在校生数,班级数,学校特征\n"
 
@@ -27,11 +27,8 @@ def bureau(app, factory):
 
 
 def _upload(client, county, text: str):
-    return client.post(
-        "/admin/import/",
-        data={"kind": "schools", "county_id": str(county.id), "file": (io.BytesIO(text.encode()), "s.csv")},
-        content_type="multipart/form-data",
-    )
+    """The school import: preview, then 确认导入 when the file had no errors."""
+    return upload_with_preview(client, county, "schools", "s.csv", text.encode())
 
 
 def _schools() -> dict[str, School]:

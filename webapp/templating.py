@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, Response, make_response, render_template, request
@@ -26,7 +27,7 @@ from checklists.vocabulary import (
 
 from .auth.models import ROLES
 from .core.models import ASSIGNMENT_KINDS
-from .timeutil import to_china
+from .timeutil import CHINA, to_china
 
 LABELS: dict[str, dict[str, str]] = {
     "stage": STAGES,
@@ -54,10 +55,39 @@ def label(value: Any, kind: str) -> str:
     return LABELS[kind].get(value, str(value))
 
 
-def china_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Format a stored UTC datetime in China time."""
-    converted = to_china(value)
-    return converted.strftime(fmt) if converted else ""
+#: The site's date styles: tables and lists, with the time where it matters, and formal documents.
+DATE_STYLES = ("table", "time", "formal", "formal_time", "clock")
+
+
+def show_date(value: Any, style: str = "table") -> str:
+    """The one date filter: ``2026-11-24`` · ``time`` 2026-11-24 09:06 · ``formal`` 2026年11月24日 (+ time).
+
+    ``clock`` is the time of day alone (09:06), for a span within one dated day.
+
+    Datetimes are stored in UTC and shown in China time; plain dates are shown as they are;
+    ISO strings (from JSON columns) are parsed first. Nothing gives an empty string.
+    """
+    if value is None or value == "":
+        return ""
+    if style not in DATE_STYLES:
+        raise ValueError(f"unknown date style {style!r}")
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+        except ValueError:
+            return value
+    has_time = isinstance(value, datetime)
+    if has_time:
+        value = to_china(value) if value.tzinfo is None else value.astimezone(CHINA)
+    if style == "clock":
+        return f"{value:%H:%M}" if has_time else ""
+    if style.startswith("formal"):
+        text = f"{value.year}年{value.month}月{value.day}日"
+    else:
+        text = f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    if style.endswith("time") and has_time:
+        text += f" {value:%H:%M}"
+    return text
 
 
 def number(value: Any) -> str:
@@ -65,6 +95,12 @@ def number(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def dict_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extra`` laid over it; a None in ``extra`` removes the key (for links that reset paging)."""
+    merged = {**base, **extra}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def render_htmx(page: str, fragment: str, **context: Any) -> Response:
@@ -82,6 +118,7 @@ def render_htmx(page: str, fragment: str, **context: Any) -> Response:
 def init(app: Flask) -> None:
     """Register filters and globals."""
     app.add_template_filter(label)
-    app.add_template_filter(china_time)
+    app.add_template_filter(show_date, "date")
     app.add_template_filter(number)
+    app.add_template_filter(dict_merge)
     app.jinja_env.globals["LABELS"] = LABELS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,7 +13,7 @@ from ..extensions import db
 from ..visits.models import ItemResult, Photo, ResultWrite, Visit
 from ..visits.photos import URL_SECONDS, storage
 from .formatting import outcome_label, outcome_symbol, threshold_text, value_text
-from .models import RectificationTask, Review
+from .models import RectificationTask, Review, TaskUpdate
 
 #: Evidence farther than this from the school is flagged.
 MAX_DISTANCE_M = 500
@@ -58,6 +58,21 @@ class ItemView:
     photos: list[PhotoView]
     comment: str = ""
     history: list[ResultWrite] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        """A photo of this item was taken far from the school or outside the visit's hours."""
+        return any(view.flags for view in self.photos)
+
+    @property
+    def missing_photo(self) -> bool:
+        """The item asks for a photo and the result came without one."""
+        return bool(self.item.get("photo_required") and self.result and not self.photos)
+
+    @property
+    def needs_attention(self) -> bool:
+        """What a reviewer looks at first: failed, a doubtful photo, or a required photo missing."""
+        return self.outcome == "fail" or self.flagged or self.missing_photo
 
 
 def photo_urls(key_thumb: str, key_full: str) -> tuple[str, str]:
@@ -132,6 +147,25 @@ def item_views(visit: Visit, photos: list[PhotoView], review: Review | None) -> 
     return rows
 
 
+def document_number(visit: Visit) -> str:
+    """The report's 文号, e.g. 贺兰督〔2026〕7号: the visit's place among the county's visits of that year.
+
+    Visits are numbered by day and id among those recorded (not planned), so a report printed twice
+    carries the same number.
+    """
+    year = visit.visited_on.year
+    earlier = db.session.scalar(
+        select(func.count()).where(
+            Visit.county_id == visit.county_id,
+            Visit.state != "planned",
+            Visit.visited_on.between(date(year, 1, 1), date(year, 12, 31)),
+            (Visit.visited_on < visit.visited_on) | ((Visit.visited_on == visit.visited_on) & (Visit.id <= visit.id)),
+        )
+    )
+    short = visit.school.county.name.removesuffix("县").removesuffix("市").removesuffix("区")[:4]
+    return f"{short}督〔{year}〕{earlier or 1}号"
+
+
 def visit_evidence(visit: Visit) -> dict[str, Any]:
     """Everything the visit page and the printed report need."""
     photos = list(
@@ -148,6 +182,16 @@ def visit_evidence(visit: Visit) -> dict[str, Any]:
             select(RectificationTask).where(RectificationTask.visit_id == visit.id).order_by(RectificationTask.id)
         )
     )
+    rechecked = list(
+        db.session.scalars(
+            select(RectificationTask)
+            .where(
+                RectificationTask.id.in_(select(TaskUpdate.task_id).where(TaskUpdate.visit_id == visit.id)),
+                RectificationTask.visit_id != visit.id,
+            )
+            .order_by(RectificationTask.id)
+        )
+    )
     counts = {code: sum(1 for i in items if i.outcome == code) for code in ("pass", "fail", "na", "unchecked")}
     distances = [v.distance_m for v in views if v.distance_m is not None]
     pack = visit.checklist_version.content.get("pack", {})
@@ -158,6 +202,8 @@ def visit_evidence(visit: Visit) -> dict[str, Any]:
         "items": items,
         "item_titles": {row.item["id"]: row.item["title"] for row in items},
         "failed": [i for i in items if i.outcome == "fail"],
+        "attention": [i for i in items if i.needs_attention],
+        "rechecked_tasks": rechecked,
         "photos": views,
         "loose_photos": [v for v in views if not v.photo.item_id],
         "flagged": [v for v in views if v.flags],
@@ -167,5 +213,6 @@ def visit_evidence(visit: Visit) -> dict[str, Any]:
         "latest_review": latest,
         "tasks": tasks,
         "counts": counts,
+        "doc_no": document_number(visit),
         "write_count": db.session.scalar(select(func.count()).where(ResultWrite.visit_id == visit.id)) or 0,
     }

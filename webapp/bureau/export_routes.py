@@ -8,10 +8,10 @@ from flask_login import current_user
 from ..auth.policy import roles_required
 from ..packs.operations import pack_or_none
 from ..spreadsheets import download
+from ..templating import show_date
 from ..timeutil import today_in_china
 from . import ledger, listing, quotas, reports
 from .access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of
-from .formatting import chinese_date
 from .summary import group_lines
 from .summary import term_summary as summary_of
 
@@ -64,6 +64,6 @@ def summary() -> str:
         group_lines=group_lines,
         quota=quotas.standing_for(county, term),
         today=today_in_china(),
-        today_cn=chinese_date(today_in_china()),
+        today_cn=show_date(today_in_china(), "formal"),
         pack=pack_or_none(county.policy_set),
     )

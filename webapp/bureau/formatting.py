@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from checklists.due import due_text
 from checklists.vocabulary import OPERATORS, PERIODS, STAGES
-
-from ..timeutil import to_china
 
 #: Outcome codes of a result and of a matrix cell, with their words and a symbol that reads without colour.
 OUTCOMES: dict[str, tuple[str, str]] = {
@@ -73,23 +71,6 @@ def outcome_label(code: str | None) -> str:
 def outcome_symbol(code: str | None) -> str:
     """The symbol of an outcome, so the meaning survives without colour (and in print)."""
     return OUTCOMES.get(code or "recorded", OUTCOMES["recorded"])[1]
-
-
-def chinese_date(value: date | datetime | None) -> str:
-    """2026年11月23日 (datetimes are stored in UTC and shown in China time)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = (to_china(value) or value).date()
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
-def chinese_datetime(value: datetime | None) -> str:
-    """2026年11月23日 09:30 in China time."""
-    if value is None:
-        return ""
-    local = to_china(value) or value
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def due_words(due: dict[str, Any] | None, today: date) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, case, or_, select
 
 from ..auth.models import User
 from ..auth.policy import visible_schools
 from ..core.models import School
 from ..extensions import db
+from ..tables import Sort, like
 from ..timeutil import today_in_china
 from .models import RectificationTask
 
@@ -32,6 +34,9 @@ AGE_BUCKETS: list[tuple[str, int, int | None]] = [
     ("90天以上", 91, None),
 ]
 LIMIT = 500
+PER_PAGE = 50
+#: Sortable columns of the desktop table; ``due`` (the default) is overdue first, then by deadline.
+SORTS = ("due", "school", "item", "opened", "state")
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,21 @@ class LedgerFilters:
     state: str = "unclosed"
     school_id: int | None = None
     item_id: str = ""
+    q: str = ""
+    sort: Sort = Sort("due", False)
+
+    def as_args(self) -> dict[str, Any]:
+        """The filters as query arguments (for sort links, paging and exports)."""
+        args: dict[str, Any] = {"state": self.state}
+        if self.school_id:
+            args["school"] = self.school_id
+        if self.item_id:
+            args["item"] = self.item_id
+        if self.q:
+            args["q"] = self.q
+        if self.sort.arg != "due":
+            args["sort"] = self.sort.arg
+        return args
 
 
 def scoped(user: User, county_id: int | None) -> Select[tuple[RectificationTask]]:
@@ -53,8 +73,10 @@ def scoped(user: User, county_id: int | None) -> Select[tuple[RectificationTask]
     return query.where(RectificationTask.school_id.in_(schools))
 
 
-def tasks(user: User, filters: LedgerFilters, today: date | None = None) -> list[RectificationTask]:
-    """The ledger rows: overdue first, then by deadline."""
+def tasks(
+    user: User, filters: LedgerFilters, today: date | None = None, *, limit: int = LIMIT, offset: int = 0
+) -> list[RectificationTask]:
+    """The ledger rows: overdue first, then by deadline (or by the column asked for)."""
     today = today or today_in_china()
     query = scoped(user, filters.county_id)
     state = filters.state
@@ -68,8 +90,33 @@ def tasks(user: User, filters: LedgerFilters, today: date | None = None) -> list
         query = query.where(RectificationTask.school_id == filters.school_id)
     if filters.item_id:
         query = query.where(RectificationTask.item_id == filters.item_id)
+    if filters.q:
+        pattern = like(filters.q)
+        schools = select(School.id).where(School.name.like(pattern, escape="\\"))
+        query = query.where(
+            or_(
+                RectificationTask.school_id.in_(schools),
+                RectificationTask.item_title.like(pattern, escape="\\"),
+                RectificationTask.responsible_person.like(pattern, escape="\\"),
+                RectificationTask.problem.like(pattern, escape="\\"),
+            )
+        )
     overdue_first = case(((RectificationTask.state != "closed") & (RectificationTask.deadline < today), 0), else_=1)
-    query = query.order_by(overdue_first, RectificationTask.deadline, RectificationTask.id).limit(LIMIT)
+    key = filters.sort.key
+    if key == "due":
+        order = [overdue_first, RectificationTask.deadline]
+    else:
+        if key == "school":
+            names = select(School.name).where(School.id == RectificationTask.school_id).scalar_subquery()
+            column: Any = names
+        else:
+            column = {
+                "item": RectificationTask.item_title,
+                "opened": RectificationTask.opened_at,
+                "state": RectificationTask.state,
+            }[key]
+        order = [column.desc() if filters.sort.descending else column.asc(), RectificationTask.deadline]
+    query = query.order_by(*order, RectificationTask.id).offset(offset).limit(limit)
     return list(db.session.scalars(query))
 
 

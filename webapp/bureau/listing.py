@@ -12,10 +12,14 @@ from ..auth.models import User
 from ..core.models import County, School, Term
 from ..extensions import db
 from ..packs.models import ChecklistVersion
+from ..tables import Sort, like, page_from, search_from, sort_from
 from ..visits.models import VISIT_STATES, Visit
 from .access import int_arg, term_for
 
 PER_PAGE = 25
+#: Sortable columns of the desktop table; the default (newest first) pages by keyset, the others by offset.
+SORTS = ("date", "school", "inspector", "state", "failed")
+DEFAULT_SORT = "-date"
 #: States the bureau can filter on (planned visits are the inspectors' own business).
 LISTED_STATES = {k: v for k, v in VISIT_STATES.items() if k != "planned"}
 
@@ -31,6 +35,14 @@ class VisitFilters:
     state: str = ""
     failed_only: bool = False
     after: tuple[date, str] | None = None
+    q: str = ""
+    sort: Sort = Sort("date", True)
+    page: int = 1
+
+    @property
+    def keyset(self) -> bool:
+        """The default order (newest first) pages by keyset cursor; other orders by page number."""
+        return self.sort.arg == DEFAULT_SORT
 
     def as_args(self) -> dict[str, Any]:
         """The filters as query arguments (for links and exports)."""
@@ -43,6 +55,10 @@ class VisitFilters:
             args["state"] = self.state
         if self.failed_only:
             args["failed"] = 1
+        if self.q:
+            args["q"] = self.q
+        if self.sort.arg != DEFAULT_SORT:
+            args["sort"] = self.sort.arg
         return args
 
 
@@ -68,6 +84,8 @@ class VisitPage:
     next_after: str | None
     total: int
     state_counts: dict[str, int] = field(default_factory=dict)
+    page: int = 1
+    has_next: bool = False
 
 
 def filtered(filters: VisitFilters) -> Select[tuple[Visit]]:
@@ -83,17 +101,36 @@ def filtered(filters: VisitFilters) -> Select[tuple[Visit]]:
         query = query.where(Visit.state == filters.state)
     if filters.failed_only:
         query = query.where(Visit.failed_count > 0)
+    if filters.q:
+        pattern = like(filters.q)
+        school_ids = select(School.id).where(
+            School.county_id == filters.county_id, School.name.like(pattern, escape="\\")
+        )
+        inspector_ids = select(User.id).where(User.display_name.like(pattern, escape="\\"))
+        query = query.where(or_(Visit.school_id.in_(school_ids), Visit.inspector_id.in_(inspector_ids)))
     return query
 
 
 def visits_page(filters: VisitFilters, per_page: int = PER_PAGE) -> VisitPage:
-    """One page of the list, newest visit day first."""
+    """One page of the list: newest visit day first by keyset, or sorted by a column a page number at a time."""
     query = filtered(filters).add_columns(School.name, User.display_name, Visit.failed_count)
     query = query.join(School, School.id == Visit.school_id).join(User, User.id == Visit.inspector_id)
-    if filters.after:
-        day, visit_id = filters.after
-        query = query.where(or_(Visit.visited_on < day, and_(Visit.visited_on == day, Visit.id < visit_id)))
-    query = query.order_by(Visit.visited_on.desc(), Visit.id.desc()).limit(per_page + 1)
+    if filters.keyset:
+        if filters.after:
+            day, visit_id = filters.after
+            query = query.where(or_(Visit.visited_on < day, and_(Visit.visited_on == day, Visit.id < visit_id)))
+        query = query.order_by(Visit.visited_on.desc(), Visit.id.desc()).limit(per_page + 1)
+    else:
+        column = {
+            "date": Visit.visited_on,
+            "school": School.name,
+            "inspector": User.display_name,
+            "state": Visit.state,
+            "failed": Visit.failed_count,
+        }[filters.sort.key]
+        ordered = column.desc() if filters.sort.descending else column.asc()
+        query = query.order_by(ordered, Visit.visited_on.desc(), Visit.id.desc())
+        query = query.offset((filters.page - 1) * per_page).limit(per_page + 1)
     rows = [VisitRow(v, school, inspector, n or 0) for v, school, inspector, n in db.session.execute(query)]
     notes = version_notes({row.visit.checklist_version_id for row in rows})
     for row in rows:
@@ -101,11 +138,12 @@ def visits_page(filters: VisitFilters, per_page: int = PER_PAGE) -> VisitPage:
         if note is not None:
             row.draft, row.expired = note.draft, note.expired
     next_after = None
-    if len(rows) > per_page:
+    has_next = len(rows) > per_page
+    if has_next:
         rows = rows[:per_page]
         last = rows[-1].visit
-        next_after = f"{last.visited_on.isoformat()}_{last.id}"
-    return VisitPage(rows=rows, next_after=next_after, total=count(filters))
+        next_after = f"{last.visited_on.isoformat()}_{last.id}" if filters.keyset else None
+    return VisitPage(rows=rows, next_after=next_after, total=count(filters), page=filters.page, has_next=has_next)
 
 
 @dataclass(frozen=True)
@@ -160,6 +198,9 @@ def filters_from_args(args: Any, county: County) -> VisitFilters:
         state=state if state in LISTED_STATES else "",
         failed_only=args.get("failed") == "1",
         after=parse_cursor(args.get("after")),
+        q=search_from(args),
+        sort=sort_from(args, SORTS, DEFAULT_SORT),
+        page=page_from(args),
     )
 
 

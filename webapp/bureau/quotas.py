@@ -7,6 +7,9 @@ from typing import Any
 
 from ..core.models import County, Term
 
+#: Standing states the 教研 page marks in red; 进度正常 is not lagging even while the count is short.
+LAGGING = ("behind", "short")
+
 
 @dataclass
 class QuotaTable:
@@ -17,8 +20,8 @@ class QuotaTable:
 
     @property
     def behind(self) -> int:
-        """How many 教研员 are short on at least one quota."""
-        return sum(1 for _, standings in self.rows if any(s.remaining for s in standings))
+        """How many 教研员 are behind pace or short on at least one quota (as the 教研 page judges them)."""
+        return sum(1 for _, standings in self.rows if any(s.state in LAGGING for s in standings))
 
 
 def standing_for(county: County, term: Term) -> QuotaTable | None:

@@ -15,10 +15,17 @@ from ..notices.events import visit_reviewed
 from ..templating import render_htmx
 from ..timeutil import today_in_china
 from ..visits.models import Visit
-from . import audit, ledger, listing, pdf
+from . import audit, dashboard, ledger, listing, pdf
 from .access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of, visit_for_bureau
 from .evidence import visit_evidence
-from .reviewing import accept_visit, default_deadline, default_problem, default_responsible, return_visit
+from .reviewing import (
+    accept_visit,
+    default_deadline,
+    default_problem,
+    default_responsible,
+    return_visit,
+    unclosed_tasks,
+)
 from .schemas import ReviewSchema, load_form, per_item
 
 bp = Blueprint("bureau", __name__, url_prefix="/bureau", template_folder="templates")
@@ -35,10 +42,12 @@ def index() -> str:
         ).all()
     )
     counts = ledger.counts(current_user, county.id)
+    term = term_for(county, None)
     return render_template(
         "bureau/index.html",
         county=county,
-        term=term_for(county, None),
+        term=term,
+        figures=dashboard.all_figures(county, term) if term else {},
         states=states,
         counts=counts,
         counties=_counties_for_admin(),
@@ -75,15 +84,24 @@ def visits() -> Response:
 def _visit_page(visit: Visit, status: int = 200, errors: dict[str, list[str]] | None = None, **extra: Any) -> Any:
     evidence = visit_evidence(visit)
     failed = evidence["failed"]
-    task_defaults = {
-        view.item["id"]: {
-            "deadline": default_deadline(_section_of(visit, view.item["id"])),
-            "responsible": default_responsible(visit.school_id),
-            "problem": default_problem(visit, view.result),
-        }
-        for view in failed
-        if view.result is not None
-    }
+    # A failed item whose school already has an open task updates that task: the form starts from its values.
+    open_tasks = unclosed_tasks(visit.school_id) if visit.state == "submitted" else {}
+    task_defaults = {}
+    for view in failed:
+        if view.result is None:
+            continue
+        task = open_tasks.get(view.item["id"])
+        task_defaults[view.item["id"]] = (
+            {"deadline": task.deadline, "responsible": task.responsible_person, "problem": task.problem}
+            if task
+            else {
+                "deadline": default_deadline(_section_of(visit, view.item["id"])),
+                "responsible": default_responsible(visit.school_id),
+                "problem": default_problem(visit, view.result),
+            }
+        )
+    # Submitted visits open on what needs a decision; ?only=all (or any other state) shows every item.
+    only = request.args.get("only") or ("problems" if visit.state == "submitted" else "all")
     body = render_template(
         "bureau/visit.html",
         visit=visit,
@@ -92,6 +110,9 @@ def _visit_page(visit: Visit, status: int = 200, errors: dict[str, list[str]] | 
         audit_entries=audit.entries_for("visit", visit.id),
         errors=errors or {},
         form=request.form if request.method == "POST" else {},
+        only_problems=only == "problems",
+        open_tasks=open_tasks,
+        open_tasks_failed=sum(1 for view in failed if view.item["id"] in open_tasks),
         **evidence,
         **extra,
     )

@@ -145,27 +145,34 @@ def accept_visit(
     if not visit.is_fully_received:
         raise AppError(409, "incomplete", "这条督导的结果或照片尚未全部上传，暂不能审核通过。")
     today = today_in_china()
-    late = {i: ["整改期限不能早于今天。"] for i, s in task_specs.items() if s.get("deadline") and s["deadline"] < today}
+    unclosed = unclosed_tasks(visit.school_id)
+    late = {
+        i: ["整改期限不能早于今天。"]
+        for i, s in task_specs.items()
+        if s.get("deadline") and s["deadline"] < today and not (i in unclosed and unclosed[i].deadline == s["deadline"])
+    }
     if late:
         raise AppError(422, "bad_deadline", "整改期限不能早于今天。", {f"deadline-{i}": m for i, m in late.items()})
     review = _review(user, visit, "accepted", comment, item_comments)
     visit.state = "accepted"
     review.review_round = visit.review_round
     _audit_review(review, visit, "accept")
+    _recheck_open_tasks(user, visit)  # first, so a task's history reads: still failing, then what changed
     opened = _open_tasks(user, visit, task_specs)
-    _recheck_open_tasks(user, visit)
     return review, opened
 
 
 def _open_tasks(user: User, visit: Visit, specs: dict[str, dict[str, Any]]) -> list[RectificationTask]:
     items = checklist_items(visit)
-    unclosed = _unclosed_tasks(visit.school_id)
+    unclosed = unclosed_tasks(visit.school_id)
     opened = []
     for result in failed_results(visit):
-        if result.item_id in unclosed:
-            continue  # the re-check below notes it on the task already open
-        item, section = items[result.item_id]
         spec = specs.get(result.item_id, {})
+        if result.item_id in unclosed:
+            # The re-check below notes the finding; what the reviewer wrote for it updates the open task.
+            _update_open_task(user, unclosed[result.item_id], spec, visit)
+            continue
+        item, section = items[result.item_id]
         task = RectificationTask(
             county_id=visit.county_id,
             school_id=visit.school_id,
@@ -189,7 +196,29 @@ def _open_tasks(user: User, visit: Visit, specs: dict[str, dict[str, Any]]) -> l
     return opened
 
 
-def _unclosed_tasks(school_id: int) -> dict[str, RectificationTask]:
+def _update_open_task(user: User, task: RectificationTask, spec: dict[str, Any], visit: Visit) -> None:
+    """Apply the reviewer's problem, deadline and responsible person to the school's open task, in its history."""
+    before = task_snapshot(task)
+    if spec.get("deadline"):
+        task.deadline = spec["deadline"]
+    if (spec.get("responsible_person") or "").strip():
+        task.responsible_person = spec["responsible_person"].strip()[:64]
+    if (spec.get("problem") or "").strip():
+        task.problem = spec["problem"].strip()
+    after = task_snapshot(task)
+    old = {k: v for k, v in before.items() if after[k] != v}
+    if not old:
+        return
+    new = {k: after[k] for k in old}
+    words = {"deadline": "整改期限", "responsible_person": "责任人", "problem": "存在问题"}
+    note = "复查后修改：" + "；".join(f"{words.get(k, k)}：{audit.jsonable(v)}" for k, v in new.items())
+    task.updates.append(TaskUpdate(kind="edit", note=note, author_id=user.id, visit_id=visit.id))
+    db.session.flush()
+    audit.record("task", task.id, ("task", task.id), "edit", old, new)
+
+
+def unclosed_tasks(school_id: int) -> dict[str, RectificationTask]:
+    """The school's tasks not yet closed, by item id (at most one open task per item)."""
     query = select(RectificationTask).where(
         RectificationTask.school_id == school_id, RectificationTask.state != "closed"
     )
@@ -198,7 +227,7 @@ def _unclosed_tasks(school_id: int) -> dict[str, RectificationTask]:
 
 def _recheck_open_tasks(user: User, visit: Visit) -> None:
     """A visit that looked again at an item with an open task notes the finding on the task."""
-    unclosed = _unclosed_tasks(visit.school_id)
+    unclosed = unclosed_tasks(visit.school_id)
     results = db.session.scalars(
         select(ItemResult).where(ItemResult.visit_id == visit.id, ItemResult.item_id.in_(list(unclosed)))
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from .formatting import chinese_date, chinese_datetime, item_marks, value_text
+from .formatting import item_marks, value_text
 
 
 def metres(value: float | None) -> str:
@@ -40,16 +40,15 @@ def init(app: Flask) -> None:
     """Register the bureau's pages and filters, and start recording changes."""
     from . import audit
     from .compliance_routes import bp as compliance_bp
+    from .dashboard_routes import bp as dashboard_bp
     from .export_routes import bp as exports_bp
     from .report_jobs import bp as report_jobs_bp
     from .review_routes import bp as bureau_bp
     from .task_routes import bp as rectification_bp
 
     audit.init(app)
-    for blueprint in (bureau_bp, compliance_bp, rectification_bp, exports_bp, report_jobs_bp):
+    for blueprint in (bureau_bp, compliance_bp, rectification_bp, exports_bp, report_jobs_bp, dashboard_bp):
         app.register_blueprint(blueprint)
-    app.add_template_filter(chinese_date, "cn_date")
-    app.add_template_filter(chinese_datetime, "cn_datetime")
     app.add_template_filter(metres, "metres")
     app.add_template_filter(percent, "pct")
     app.add_template_filter(audit_value, "audit_value")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -70,7 +71,39 @@ def group_lines(lines: list[SchoolLine]) -> list[GroupLine]:
         group.compliant += line.compliant
         group.unclosed += line.unclosed
         group.overdue += line.overdue
-    return sorted(groups.values(), key=lambda g: g.name)
+    return sorted(groups.values(), key=lambda g: ordinal_key(g.name))
+
+
+_NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _chinese_number(text: str) -> int:
+    """一 → 1, 十二 → 12, 二十 → 20, 一百零五 → 105 (the numbers in school and group names)."""
+    total, digit = 0, 0
+    for char in text:
+        if char in _NUMERALS:
+            digit = _NUMERALS[char]
+        elif char == "十":
+            total += (digit or 1) * 10
+            digit = 0
+        elif char == "百":
+            total += (digit or 1) * 100
+            digit = 0
+    return total + digit
+
+
+def ordinal_key(name: str) -> tuple[Any, ...]:
+    """Sort 第一、第二、第三…第十一 (and 2, 10) by their number, the rest of the name as text."""
+    parts = re.findall(r"\d+|[零〇一二两三四五六七八九十百]+|[^\d零〇一二两三四五六七八九十百]+", name)
+    key: list[tuple[int, Any]] = []
+    for part in parts:
+        if part.isdigit():
+            key.append((0, int(part)))
+        elif part[0] in _NUMERALS or part[0] in "十百":
+            key.append((0, _chinese_number(part)))
+        else:
+            key.append((1, part))
+    return tuple(key)
 
 
 def matrices(county: County, term: Term) -> list[tuple[Any, Matrix]]:

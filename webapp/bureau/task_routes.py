@@ -14,6 +14,7 @@ from ..core.models import School
 from ..errors import AppError
 from ..extensions import db
 from ..notices.events import task_changed
+from ..tables import page_from, search_from, sort_from
 from ..templating import render_htmx
 from ..timeutil import today_in_china
 from . import audit, ledger
@@ -36,6 +37,8 @@ def _ledger_filters() -> tuple[ledger.LedgerFilters, Any]:
         state=state if state in ledger.STATE_FILTERS else "unclosed",
         school_id=int_arg(request.args, "school"),
         item_id=request.args.get("item", "")[:96],
+        q=search_from(request.args),
+        sort=sort_from(request.args, ledger.SORTS, "due"),
     )
     return filters, county
 
@@ -45,7 +48,10 @@ def _ledger_filters() -> tuple[ledger.LedgerFilters, Any]:
 def index() -> Response:
     """The ledger: tasks (overdue first) and counts by school, item and age."""
     filters, county = _ledger_filters()
-    rows = ledger.tasks(current_user, filters)
+    page = page_from(request.args)
+    rows = ledger.tasks(current_user, filters, limit=ledger.PER_PAGE + 1, offset=(page - 1) * ledger.PER_PAGE)
+    has_next = len(rows) > ledger.PER_PAGE
+    rows = rows[: ledger.PER_PAGE]
     school_ids = {t.school_id for t in rows}
     names = dict(db.session.execute(select(School.id, School.name).where(School.id.in_(school_ids))).all())
     return render_htmx(
@@ -59,7 +65,9 @@ def index() -> Response:
         counts=ledger.counts(current_user, filters.county_id),
         states=ledger.STATE_FILTERS,
         today=today_in_china(),
-        limit=ledger.LIMIT,
+        page_number=page,
+        has_next=has_next,
+        args=filters.as_args() | ({"county": county.id} if county and current_user.role == "admin" else {}),
     )
 
 

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from checklists.generator import item_count
+from checklists.vocabulary import LOCATIONS, STAGES
 
-from ..auth.models import User
-from ..auth.policy import school_or_403, visible_schools
+from ..auth.models import ROLES, User
+from ..auth.policy import roles_required, school_or_403, visible_schools
+from ..bureau.dashboard import school_terms
 from ..extensions import db
 from ..packs.operations import checklist_for_school, pack_or_none
+from ..tables import like, page_from, search_from, sort_from
+from ..templating import render_htmx
 from ..timeutil import today_in_china
 from .models import Assignment, County, School
 
 bp = Blueprint("core", __name__, template_folder="templates")
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """The site icon browsers ask for on every page (public, cached for a week)."""
+    folder = current_app.static_folder or ""
+    return send_from_directory(folder, "icons/favicon.ico", mimetype="image/x-icon", max_age=7 * 24 * 3600)
 
 
 @bp.route("/")
@@ -41,12 +52,62 @@ def home() -> str:
     )
 
 
+#: Sortable columns of the schools table.
+SCHOOL_SORTS = {
+    "code": School.code,
+    "name": School.name,
+    "stage": School.stage,
+    "location": School.location,
+    "enrolment": School.enrolment,
+    "classes": School.class_count,
+    "group": School.group_name,
+}
+SCHOOLS_PER_PAGE = 50
+
+
 @bp.route("/schools")
 @login_required
-def schools() -> str:
-    """The schools the current user may open."""
-    rows = db.session.scalars(visible_schools(current_user)).all()
-    return render_template("core/schools.html", schools=rows)
+def schools() -> Response:
+    """The schools the current user may open: a sortable, searchable table (cards on a phone)."""
+    sort = sort_from(request.args, tuple(SCHOOL_SORTS), "code")
+    q = search_from(request.args)
+    stage = request.args.get("stage", "")
+    location = request.args.get("location", "")
+    query = visible_schools(current_user)
+    if q:
+        pattern = like(q)
+        query = query.where(
+            or_(
+                School.name.like(pattern, escape="\\"),
+                School.code.like(pattern, escape="\\"),
+                School.group_name.like(pattern, escape="\\"),
+            )
+        )
+    if stage in STAGES:
+        query = query.where(School.stage == stage)
+    if location in LOCATIONS:
+        query = query.where(School.location == location)
+    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+    column = SCHOOL_SORTS[sort.key]
+    page = page_from(request.args)
+    ordered = query.order_by(None).order_by(column.desc() if sort.descending else column.asc(), School.id)
+    rows = db.session.scalars(ordered.offset((page - 1) * SCHOOLS_PER_PAGE).limit(SCHOOLS_PER_PAGE + 1)).all()
+    args = {k: v for k, v in {"q": q, "stage": stage, "location": location}.items() if v}
+    if sort.arg != "code":
+        args["sort"] = sort.arg
+    return render_htmx(
+        "core/schools.html",
+        "core/_schools_table.html",
+        schools=rows[:SCHOOLS_PER_PAGE],
+        has_next=len(rows) > SCHOOLS_PER_PAGE,
+        page_number=page,
+        total=total,
+        sort=sort,
+        q=q,
+        stage=stage,
+        location=location,
+        args=args,
+    )
 
 
 @bp.route("/schools/<int:school_id>")
@@ -66,4 +127,57 @@ def school(school_id: int) -> str:
         assignments=assignments,
         pack=pack_or_none(school.county.policy_set),
         today=today_in_china(),
+        results=school_terms(school),
+    )
+
+
+#: Sortable columns of the users table (``schools`` is the number of current assignments).
+USER_SORTS = ("username", "name", "role", "schools", "login")
+
+
+@bp.route("/users")
+@roles_required("admin", "reviewer")
+def users() -> Response:
+    """The county's accounts (every account for an admin): a sortable, searchable table."""
+    sort = sort_from(request.args, USER_SORTS, "role")
+    q = search_from(request.args)
+    role = request.args.get("role", "")
+    today = today_in_china()
+    current = (Assignment.starts_on <= today) & (Assignment.ends_on.is_(None) | (Assignment.ends_on >= today))
+    schools = (
+        select(func.count()).where(Assignment.user_id == User.id, current).correlate(User).scalar_subquery()
+    ).label("schools")
+    query = select(User, schools)
+    if current_user.role != "admin":
+        query = query.where(User.county_id == current_user.county_id, User.role != "admin")
+    if q:
+        pattern = like(q)
+        query = query.where(or_(User.username.like(pattern, escape="\\"), User.display_name.like(pattern, escape="\\")))
+    if role in ROLES:
+        query = query.where(User.role == role)
+    column = {
+        "username": User.username,
+        "name": User.display_name,
+        "role": User.role,
+        "schools": schools,
+        "login": User.last_login_at,
+    }[sort.key]
+    page = page_from(request.args)
+    ordered = query.order_by(column.desc() if sort.descending else column.asc(), User.username)
+    rows = db.session.execute(ordered.offset((page - 1) * SCHOOLS_PER_PAGE).limit(SCHOOLS_PER_PAGE + 1)).all()
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    args = {k: v for k, v in {"q": q, "role": role}.items() if v}
+    if sort.arg != "role":
+        args["sort"] = sort.arg
+    return render_htmx(
+        "core/users.html",
+        "core/_users_table.html",
+        rows=rows[:SCHOOLS_PER_PAGE],
+        has_next=len(rows) > SCHOOLS_PER_PAGE,
+        page_number=page,
+        total=total,
+        sort=sort,
+        q=q,
+        role=role,
+        args=args,
     )

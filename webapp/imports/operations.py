@@ -28,13 +28,29 @@ class RowError:
         return f"第{self.row}行「{self.column}」：{self.message}"
 
 
+@dataclass(frozen=True)
+class Change:
+    """What an import does to one row: 新增, 更新 (with the fields that change) or 未变."""
+
+    row: int
+    action: str  # created | updated | unchanged
+    label: str
+    fields: tuple[str, ...] = ()
+
+
 @dataclass
 class ImportResult:
-    """What an import wrote."""
+    """What an import wrote (or, in a preview, would write)."""
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    changes: list[Change] = field(default_factory=list)
+
+    def note(self, row: int, action: str, label: str, fields: tuple[str, ...] = ()) -> None:
+        """Count a row and keep what happens to it, for the preview."""
+        setattr(self, action, getattr(self, action) + 1)
+        self.changes.append(Change(row, action, label, fields))
 
 
 class ImportRejected(Exception):
@@ -65,8 +81,8 @@ def _parse(kind: str, table: Table) -> _Parsed:
     for name, spec in schema.fields.items():
         if spec.required and name not in present:
             parsed.errors.append(RowError(1, to_column[name], "缺少必填列。"))
-    if parsed.errors:
-        return parsed
+    if any(e.message == "缺少必填列。" for e in parsed.errors):
+        return parsed  # rows cannot be read without their required columns; unknown columns are only reported
     for index, raw in enumerate(table.rows):
         row_no = index + 2
         if not any(raw.values()):
@@ -77,8 +93,10 @@ def _parse(kind: str, table: Table) -> _Parsed:
             parsed.rows.append((row_no, loader(data)))
         except ValidationError as exc:
             for name, messages in sorted(exc.normalized_messages().items()):
+                given = data.get(name, "")
                 for message in messages if isinstance(messages, list) else [str(messages)]:
-                    parsed.errors.append(RowError(row_no, to_column.get(name, name), message))
+                    echo = f"（填写的是“{given}”）" if given not in ("", None) and name != "password" else ""
+                    parsed.errors.append(RowError(row_no, to_column.get(name, name), message + echo))
     return parsed
 
 
@@ -92,13 +110,18 @@ def _duplicates(parsed: _Parsed, key: Callable[[dict[str, Any]], Any], column: s
             first_seen[value] = row_no
 
 
-def _apply(obj: Any, data: dict[str, Any]) -> bool:
-    changed = False
+def _apply(obj: Any, data: dict[str, Any], labels: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Set the values that differ; return their column names (empty when nothing changed)."""
+    changed = []
     for name, value in data.items():
         if getattr(obj, name) != value:
             setattr(obj, name, value)
-            changed = True
-    return changed
+            changed.append((labels or {}).get(name, name))
+    return tuple(changed)
+
+
+def _labels(kind: str) -> dict[str, str]:
+    return {name: header for header, name in ROW_SCHEMAS[kind].COLUMNS.items()}
 
 
 def _import_schools(parsed: _Parsed, county: County, result: ImportResult) -> None:
@@ -106,19 +129,20 @@ def _import_schools(parsed: _Parsed, county: County, result: ImportResult) -> No
     if parsed.errors:
         return
     existing = {s.code: s for s in db.session.scalars(select(School).where(School.county_id == county.id))}
-    for _, data in parsed.rows:
+    for row_no, data in parsed.rows:
         school = existing.get(data["code"])
         if "traits" not in data:
             # No 学校特征 column: the school keeps its traits, boarding follows 寄宿制.
             kept = set(school.traits if school else ()) - {"boarding"}
             data["traits"] = sorted(kept | ({"boarding"} if data["is_boarding"] else set()))
+        label = f"{data['code']} {data['name']}"
         if school is None:
             db.session.add(School(county_id=county.id, **data))
-            result.created += 1
-        elif _apply(school, data):
-            result.updated += 1
+            result.note(row_no, "created", label)
+        elif changed := _apply(school, data, _labels("schools")):
+            result.note(row_no, "updated", label, changed)
         else:
-            result.unchanged += 1
+            result.note(row_no, "unchanged", label)
 
 
 def _import_users(parsed: _Parsed, county: County, result: ImportResult) -> None:
@@ -135,19 +159,20 @@ def _import_users(parsed: _Parsed, county: County, result: ImportResult) -> None
             parsed.errors.append(RowError(row_no, "初始密码", "新用户必须填写初始密码（至少8位）。"))
     if parsed.errors:
         return
-    for _, data in parsed.rows:
+    for row_no, data in parsed.rows:
         password = data.pop("password", None)
         user = existing.get(data["username"])
+        label = f"{data['username']} {data['display_name']}"
         if user is None:
             user = User(county_id=county.id, **data)
             user.set_password(password)
             db.session.add(user)
-            result.created += 1
-        elif _apply(user, data):
+            result.note(row_no, "created", label)
+        elif changed := _apply(user, data, _labels("users")):
             # An existing user's password is theirs: re-imports never reset it.
-            result.updated += 1
+            result.note(row_no, "updated", label, changed)
         else:
-            result.unchanged += 1
+            result.note(row_no, "unchanged", label)
 
 
 def _school_of_user(row_no: int, data: dict, schools: dict[str, int], errors: list[RowError]) -> None:
@@ -188,8 +213,9 @@ def _import_assignments(parsed: _Parsed, county: County, result: ImportResult) -
             )
     if parsed.errors:
         return
-    for _, data in parsed.rows:
+    for row_no, data in parsed.rows:
         user, school = users[data["username"]], schools[data["school_code"]]
+        label = f"{user.display_name} → {school.name}（{data['starts_on']:%Y-%m-%d} 起）"
         found = db.session.scalar(
             select(Assignment).where(
                 Assignment.user_id == user.id,
@@ -208,11 +234,11 @@ def _import_assignments(parsed: _Parsed, county: County, result: ImportResult) -
                     ends_on=data["ends_on"],
                 )
             )
-            result.created += 1
-        elif _apply(found, {"ends_on": data["ends_on"]}):
-            result.updated += 1
+            result.note(row_no, "created", label)
+        elif changed := _apply(found, {"ends_on": data["ends_on"]}, _labels("assignments")):
+            result.note(row_no, "updated", label, changed)
         else:
-            result.unchanged += 1
+            result.note(row_no, "unchanged", label)
 
 
 def _import_teachers(parsed: _Parsed, county: County, result: ImportResult) -> None:
@@ -233,16 +259,17 @@ def _import_teachers(parsed: _Parsed, county: County, result: ImportResult) -> N
         return
     ids = [s.id for s in schools.values()]
     existing = {(t.school_id, t.name): t for t in db.session.scalars(select(Teacher).where(Teacher.school_id.in_(ids)))}
-    for _, data in parsed.rows:
+    for row_no, data in parsed.rows:
         school = schools[data.pop("school_code")]
         teacher = existing.get((school.id, data["name"]))
+        label = f"{school.name} {data['name']}"
         if teacher is None:
             db.session.add(Teacher(school_id=school.id, **data))
-            result.created += 1
-        elif _apply(teacher, data):
-            result.updated += 1
+            result.note(row_no, "created", label)
+        elif changed := _apply(teacher, data, _labels("teachers")):
+            result.note(row_no, "updated", label, changed)
         else:
-            result.unchanged += 1
+            result.note(row_no, "unchanged", label)
 
 
 _IMPORTERS = {

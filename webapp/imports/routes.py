@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from datetime import date
+
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.policy import roles_required
+from ..bureau.xlsx import Column, Sheet, workbook
 from ..core.models import County
 from ..extensions import db
 from .operations import ImportRejected, RowError, import_table
 from .parsing import ImportFileError, read_table
-from .schemas import KIND_LABELS, ROW_SCHEMAS
+from .schemas import EXAMPLES, KIND_LABELS, ROW_SCHEMAS
+
+TEMPLATE_NOTE = (
+    "在“填写”表中从第2行起填写，第1行表头不要改动；本表是一行示例。"
+    "日期可写 2026-09-01、2026/9/1、2026年9月1日或日期格式的单元格。"
+)
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import", template_folder="templates")
 
@@ -39,7 +49,11 @@ def form() -> tuple[str, int]:
 @bp.route("/", methods=["POST"])
 @roles_required("admin", "reviewer")
 def upload() -> tuple[str, int]:
-    """Import a file: every row valid, or nothing written and every error listed."""
+    """Check a file and show what it would create and change; write it only when confirmed.
+
+    The first POST carries the file: every error is listed, or a preview is shown and nothing is written.
+    The preview's 确认导入 posts the same bytes back (``confirm=1``, base64) and they are checked again.
+    """
     kind = request.form.get("kind", "")
     if kind not in ROW_SCHEMAS:
         return _form(422, errors=[RowError(0, "导入类型", "请选择要导入的数据类型。")])
@@ -47,11 +61,12 @@ def upload() -> tuple[str, int]:
     county = next((c for c in _counties() if c.id == county_id), None)
     if county is None:
         return _form(422, kind=kind, errors=[RowError(0, "县区", "请选择县区。")])
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    confirmed = request.form.get("confirm") == "1"
+    filename, data = _uploaded()
+    if data is None:
         return _form(422, kind=kind, errors=[RowError(0, "文件", "请选择要上传的 CSV 或 XLSX 文件。")])
     try:
-        table = read_table(upload.filename, upload.read(), int(current_app.config["IMPORT_MAX_ROWS"]))
+        table = read_table(filename, data, int(current_app.config["IMPORT_MAX_ROWS"]))
         result = import_table(kind, table, county)
     except ImportFileError as exc:
         db.session.rollback()
@@ -59,8 +74,44 @@ def upload() -> tuple[str, int]:
     except ImportRejected as exc:
         db.session.rollback()
         return _form(422, kind=kind, errors=exc.errors, rejected=True)
+    if not confirmed:
+        db.session.rollback()  # a preview writes nothing
+        encoded = base64.b64encode(data).decode("ascii")
+        return _form(kind=kind, preview=result, county=county, filename=filename, encoded=encoded)
     db.session.commit()
     return _form(kind=kind, result=result, county=county)
+
+
+def _uploaded() -> tuple[str, bytes | None]:
+    """The file of the first step, or the bytes the preview posts back."""
+    if request.form.get("confirm") == "1":
+        try:
+            data = base64.b64decode(request.form.get("data", ""), validate=True)
+        except (binascii.Error, ValueError):
+            return "", None
+        return request.form.get("filename", "")[:200], data or None
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return "", None
+    return upload.filename, upload.read()
+
+
+@bp.route("/template/<kind>.xlsx")
+@roles_required("admin", "reviewer")
+def template_xlsx(kind: str) -> Response:
+    """An XLSX template: an empty first sheet to fill in, and a second with an example row and the rules."""
+    if kind not in ROW_SCHEMAS:
+        abort(404)
+    columns = [Column(header, 16, "date" if isinstance(v, date) else "text") for header, v in EXAMPLES[kind].items()]
+    sheets = [
+        Sheet("填写", columns, []),
+        Sheet("示例", columns, [list(EXAMPLES[kind].values())], note=TEMPLATE_NOTE),
+    ]
+    return Response(
+        workbook(sheets),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="dudao_{kind}_template.xlsx"'},
+    )
 
 
 @bp.route("/template/<kind>.csv")

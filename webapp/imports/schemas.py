@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
@@ -15,6 +16,36 @@ from ..core.models import ASSIGNMENT_KINDS
 REQUIRED = {"required": "必填。", "null": "必填。"}
 _YES = {"是", "Y", "y", "yes", "1", "true", "寄宿", "寄宿制"}
 _NO = {"否", "N", "n", "no", "0", "false", "非寄宿", ""}
+
+
+#: Excel counts days from 1899-12-30 (a date cell read as a plain number, or a CSV saved from one).
+_EXCEL_EPOCH = date(1899, 12, 30)
+_DATE_FORMS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),  # 2026-09-01, 2026/9/1, 2026.9.1
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),  # 2026年9月1日
+)
+DATE_HINT = "应为日期，如 2026-09-01、2026/9/1 或 2026年9月1日"
+
+
+class ExcelDate(fields.Field):
+    """A date as people and Excel write it: 2026-09-01, 2026/9/1, 2026年9月1日, a date cell or its serial number."""
+
+    default_error_messages = {"invalid": DATE_HINT + "。"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if isinstance(value, date):
+            return value
+        text = str(value).strip().split("T")[0].split(" ")[0]
+        for form in _DATE_FORMS:
+            match = form.match(text)
+            if match:
+                try:
+                    return date(*(int(part) for part in match.groups()))
+                except ValueError as exc:
+                    raise self.make_error("invalid") from exc
+        if text.isdigit() and 20000 <= int(text) <= 80000:  # 1954…2119 as an Excel serial
+            return _EXCEL_EPOCH + timedelta(days=int(text))
+        raise self.make_error("invalid")
 
 
 def _choice(label_map: dict[str, str], what: str) -> fields.String:
@@ -218,8 +249,8 @@ class AssignmentRow(_Row):
     username = fields.String(required=True, error_messages=REQUIRED)
     school_code = fields.String(required=True, error_messages=REQUIRED)
     kind = _choice(ASSIGNMENT_KINDS, "类型")
-    starts_on = fields.Date(required=True, error_messages={**REQUIRED, "invalid": "日期格式应为 2026-09-01。"})
-    ends_on = fields.Date(load_default=None, error_messages={"invalid": "日期格式应为 2026-09-01。"})
+    starts_on = ExcelDate(required=True, error_messages=REQUIRED)
+    ends_on = ExcelDate(load_default=None)
 
     @pre_load
     def labels_to_codes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -279,3 +310,28 @@ ROW_SCHEMAS: dict[str, type[_Row]] = {
     "teachers": TeacherRow,
 }
 KIND_LABELS = {"schools": "学校", "users": "用户", "assignments": "挂牌督导/包片分配", "teachers": "教师名单"}
+
+#: One filled-in row per kind, for the XLSX templates (what a correct row looks like).
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "schools": {
+        "学校代码": "001",
+        "学校名称": "城关第一小学",
+        "学段": "小学",
+        "城乡类型": "城区",
+        "寄宿制": "否",
+        "在校生数": 1200,
+        "班级数": 24,
+        "纬度": 38.5,
+        "经度": 106.3,
+        "教育集团": "第一教育集团",
+    },
+    "users": {"用户名": "zhang_duxue", "姓名": "张督学", "角色": "责任督学", "初始密码": "Change-me-2026"},
+    "assignments": {
+        "用户名": "zhang_duxue",
+        "学校代码": "001",
+        "类型": "挂牌督导",
+        "开始日期": date(2026, 9, 1),
+        "结束日期": None,
+    },
+    "teachers": {"学校代码": "001", "姓名": "王老师", "学科": "数学", "在职": "是"},
+}

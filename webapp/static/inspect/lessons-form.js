@@ -88,6 +88,7 @@ function schoolSelect(record, data) {
       onchange: (e) => {
         change("school_id", e.target.value ? Number(e.target.value) : null);
         drawTeachers();
+        drawGrades();
       },
     },
     h("option", { value: "" }, "请选择学校"),
@@ -102,6 +103,29 @@ function drawTeachers() {
   const schoolId = editing.record.school_id;
   const names = editing.data.teachers.filter((t) => t.school_id === schoolId).map((t) => t.name);
   list.replaceChildren(...names.map((name) => h("option", { value: name })));
+}
+
+/** Grades taught at each stage of school (a primary school has no 幼儿园 or 初中 grades). */
+const STAGE_GRADES = {
+  kindergarten: ["k"],
+  primary: ["g1", "g2", "g3", "g4", "g5", "g6"],
+  junior: ["g7", "g8", "g9"],
+  nine_year: ["g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8", "g9"],
+  senior: ["g10", "g11", "g12"],
+};
+
+/** The grades offered for the chosen school (all when none is chosen); a grade already recorded stays. */
+function gradesFor(record, data) {
+  const school = data.schools.find((s) => s.id === record.school_id);
+  const allowed = school && STAGE_GRADES[school.stage];
+  if (!allowed) return data.grades;
+  return data.grades.filter((g) => allowed.includes(g.id) || g.id === record.grade);
+}
+
+function drawGrades() {
+  const old = document.querySelector(".record-form select[name=grade]");
+  if (!old || !editing) return;
+  old.replaceWith(select("grade", gradesFor(editing.record, editing.data), editing.record.grade));
 }
 
 function lessonFields(record, data) {
@@ -121,7 +145,7 @@ function lessonFields(record, data) {
     );
   });
   return [
-    field("年级", select("grade", data.grades, record.grade)),
+    field("年级", select("grade", gradesFor(record, data), record.grade)),
     field("班级", text("class_name", record.class_name, { placeholder: "如：2班", maxlength: 32 })),
     field("学科", select("subject", data.subjects, record.subject)),
     field(
@@ -240,6 +264,7 @@ export async function showRecord(id) {
 async function done() {
   await flush();
   location.hash = "#/";
+  window.scrollTo(0, 0); // the home starts at its top, not at the form's scroll position
 }
 
 async function deleteRecord() {

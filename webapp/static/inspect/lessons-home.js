@@ -63,7 +63,8 @@ function quotaCard(row) {
     h("p", { class: "meta" }, `${quota.title} · ${quota.window.label}`),
   );
   if (apart) card.append(h("p", { class: "meta" }, `另有 ${apart} ${quota.unit}在非包片学校，不计入。`));
-  if (isExpired(quota)) card.append(h("p", { class: "meta" }, h("span", { class: "badge warn" }, "文件已到期")));
+  // The note above the cards says why once; each card only carries the mark.
+  if (isExpired(quota)) card.append(h("p", { class: "meta expired-mark" }, h("span", { class: "badge warn" }, "※ 按原标准")));
   return card;
 }
 
@@ -78,7 +79,7 @@ function expiredNote(quotas) {
   return h(
     "p",
     { class: "alert warn" },
-    `${docs}有效期至 ${expired[0].effective_until}，已到期；新文件出台前，标有“文件已到期”的指标仍按原标准统计。`,
+    `文件已到期：${docs}有效期至 ${expired[0].effective_until}；新文件出台前，标有“※”的指标仍按原标准统计。`,
   );
 }
 

@@ -126,6 +126,12 @@ function visitCard(visit) {
         .join(" · "),
     ),
   );
+  if (!visit.downloaded && LOCKED.has(visit.local_state)) {
+    // Submitted or accepted: nothing to fill in, so nothing to download.
+    const note = visit.local_state === "accepted" ? "督导室已审核通过。" : "已提交，等待督导室审核。";
+    card.append(h("p", { class: "meta locked-note" }, note));
+    return card;
+  }
   if (!visit.downloaded) {
     card.append(
       h(
@@ -144,7 +150,7 @@ function visitCard(visit) {
               showList();
             },
           },
-          "下载离线",
+          visit.local_state === "returned" ? "下载并修改" : "下载离线",
         ),
       ),
     );

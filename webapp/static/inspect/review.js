@@ -110,9 +110,10 @@ function tasksCard(tasks) {
           h("span", { class: "meta" }, task.problem),
           h(
             "span",
-            { class: "meta" },
-            `期限 ${task.deadline} · ${task.state_label}`,
-            task.is_overdue ? h("span", { class: "badge bad" }, " 已逾期") : null,
+            { class: "meta task-chips" },
+            `期限 ${task.deadline}`,
+            h("span", { class: "badge warn" }, task.state_label),
+            task.is_overdue ? h("span", { class: "badge bad" }, "已逾期") : null,
           ),
         ),
       ),

@@ -44,17 +44,23 @@ export async function drawStatus(el, visitId, summaries) {
     );
   }
   if (receipt) {
-    const local = await localCounts(visitId);
+    const [local, visit] = await Promise.all([localCounts(visitId), db.get(db.S.visits, visitId)]);
     const complete =
       receipt.result_count >= local.answered && local.hashes.every((hash) => receipt.photo_hashes.includes(hash));
-    parts.push(
-      h(
-        "p",
-        { class: "receipt meta" },
-        `服务器已收到 ${receipt.result_count} 项结果、${receipt.photo_count} 张照片 · `,
-        h("strong", { class: complete ? "ok-text" : "bad-text" }, complete ? "完整" : "不完整"),
-      ),
-    );
+    const started = receipt.result_count || receipt.photo_count || local.answered || local.hashes.length;
+    // 完整/不完整 is a verdict on a sent visit; before 提交 the count alone says how far the upload is.
+    const sent = visit && ["submitted", "accepted"].includes(visit.local_state);
+    if (started) {
+      parts.push(
+        h(
+          "p",
+          { class: "receipt meta" },
+          `服务器已收到 ${receipt.result_count} 项结果、${receipt.photo_count} 张照片`,
+          sent ? " · " : null,
+          sent ? h("strong", { class: complete ? "ok-text" : "bad-text" }, complete ? "完整" : "不完整") : null,
+        ),
+      );
+    }
   }
   el.replaceChildren(...parts);
 }

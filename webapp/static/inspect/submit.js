@@ -41,7 +41,8 @@ export async function showSubmit(visitId) {
       visitState.summaryTimer = setTimeout(() => saveSummary(visitState, event.target.value), config.saveDelayMs);
     },
   });
-  root.replaceChildren(
+  // replaceChildren would print a null as the text "null": optional parts are filtered out.
+  const parts = [
     h(
       "section",
       { class: "card" },
@@ -83,7 +84,8 @@ export async function showSubmit(visitId) {
       ? h("p", { class: "alert warn", id: "unanswered" }, `还有 ${unanswered.length} 项没有填写，可以返回继续填写。`)
       : null,
     h("section", { class: "card stack" }, h("label", { for: "summary" }, "督导小结"), summary),
-  );
+  ];
+  root.replaceChildren(...parts.filter(Boolean));
   drawStatus(root.querySelector(".sync-line"), visitId);
   if (visitState.readOnly) {
     bar.replaceChildren(h("span", { class: "progress" }, "已提交"), h("a", { class: "button", href: "#/" }, "返回列表"));
@@ -144,5 +146,6 @@ async function submit(visitState) {
   );
   kick();
   location.hash = `#/visit/${visit.id}`;
+  window.scrollTo(0, 0);
 }
 
