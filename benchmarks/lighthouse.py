@@ -25,12 +25,14 @@ class LighthouseError(RuntimeError):
     """Lighthouse did not produce a report."""
 
 
-def run_lighthouse(url: str, cookie: str, out: Path, categories: tuple[str, ...]) -> dict[str, Any]:
-    """One mobile Lighthouse run on ``url`` signed in with ``cookie``; the report as parsed JSON."""
+def run_lighthouse(
+    url: str, cookie: str, out: Path, categories: tuple[str, ...], *, desktop: bool = False
+) -> dict[str, Any]:
+    """One Lighthouse run (mobile, or the desktop preset) on ``url`` signed in with ``cookie``; the parsed report."""
     command = [
         str(LIGHTHOUSE),
         url,
-        "--form-factor=mobile",
+        "--preset=desktop" if desktop else "--form-factor=mobile",
         f"--only-categories={','.join(categories)}",
         "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
         f"--extra-headers={json.dumps({'Cookie': cookie})}",

@@ -18,6 +18,7 @@ import pytest
 
 from benchmarks.lighthouse import LIGHTHOUSE, LighthouseError, run_lighthouse, shortfalls
 
+from .bureau_support import make_world, record_visit
 from .conftest import CHROMIUM, login
 
 pytestmark = pytest.mark.browser
@@ -69,3 +70,34 @@ def test_inspector_page_scores(lighthouse, live_server, client, inspector_world,
         if scores[name] < MINIMUM[name]
     ]
     assert not problems, summary + "\n" + "\n".join(problems)
+
+
+#: The bureau's main pages a reviewer works in on a desktop; ``{visit}`` is a submitted visit.
+BUREAU_PAGES = ("/bureau/", "/bureau/visits", "/bureau/visits/{visit}", "/bureau/matrix", "/rectification/")
+
+
+@pytest.mark.skipif(
+    os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="the pages' markup is the same on every database: audited on the SQLite pass",
+)
+def test_bureau_pages_are_accessible_on_a_desktop(lighthouse, live_server, client, factory, tmp_path, capsys):
+    world = make_world(factory)
+    login(client, world.inspector)
+    visit_id, _, _ = record_visit(client, world.school, {})
+    client.post("/logout")
+    login(client, world.reviewer)
+    cookie = f"session={client.get_cookie('session').value}"
+    scores = {}
+    for n, path in enumerate(BUREAU_PAGES):
+        url = live_server + path.format(visit=visit_id)
+        try:
+            report = run_lighthouse(url, cookie, tmp_path / f"bureau{n}.json", ("accessibility",), desktop=True)
+        except LighthouseError as error:
+            pytest.fail(str(error))
+        assert report["finalDisplayedUrl"] == url, report["finalDisplayedUrl"]
+        scores[path] = (report["categories"]["accessibility"]["score"], shortfalls(report, "accessibility"))
+    with capsys.disabled():
+        shown = ", ".join(f"{path} {round(score * 100)}" for path, (score, _) in scores.items())
+        print(f"\nLighthouse 11 accessibility (desktop): {shown}")
+    problems = [f"{path}: {score}\n" + "\n".join(lines) for path, (score, lines) in scores.items() if score < 1]
+    assert not problems, "\n".join(problems)

@@ -11,9 +11,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.policy import roles_required
-from ..bureau.xlsx import Column, Sheet, workbook
 from ..core.models import County
 from ..extensions import db
+from ..spreadsheets import Column, Sheet, workbook
 from .operations import ImportRejected, RowError, import_table
 from .parsing import ImportFileError, read_table
 from .schemas import EXAMPLES, KIND_LABELS, ROW_SCHEMAS
