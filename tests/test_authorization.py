@@ -24,6 +24,7 @@ SIGNED_IN = {"inspector": 200, "researcher": 200, "reviewer": 200, "admin": 200,
 INSPECTOR_API = {"inspector": 200, "researcher": 403, "reviewer": 403, "admin": 403, "anonymous": 401}
 BUREAU_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 200, "admin": 200, "anonymous": 302}
 RESEARCHER_API = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 401}
+ADMIN_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 403, "admin": 200, "anonymous": 302}
 RESEARCHER_ONLY = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 302}
 
 
@@ -220,9 +221,27 @@ CASES = [
         {**BUREAU_ONLY, "inspector": 404, "reviewer": 404, "admin": 302},
         data={},
     ),
-    # Last: it ends the session the cases above share.
+    Case("auth.account", "GET", "/account", SIGNED_IN),
+    Case("auth.change_password", "GET", "/account/password", SIGNED_IN),
+    Case("auth.change_password", "POST", "/account/password", {**dict.fromkeys(ROLES, 422), "anonymous": 302}, data={}),
+    Case("users.index", "GET", "/admin/users/", ADMIN_ONLY),
+    Case(
+        "users.set_active",
+        "POST",
+        "/admin/users/{target_user}/active",
+        {**ADMIN_ONLY, "admin": 302},
+        data={"active": "1"},
+    ),
+    Case("users.set_active", "POST", "/admin/users/999999/active", {**ADMIN_ONLY, "admin": 404}, data={"active": "1"}),
+    Case("users.reset_password", "POST", "/admin/users/{target_user}/password", {**ADMIN_ONLY, "admin": 422}, data={}),
+    # Last: they end the session the cases above share.
+    Case("auth.end_sessions", "POST", "/account/sessions/end", dict.fromkeys(ROLES, 302)),
     Case("auth.logout", "POST", "/logout", {**dict.fromkeys(ROLES, 302)}),
 ]
+
+
+#: Answer 302 to somewhere else than the sign-in page.
+SELF_REDIRECTS = {"auth.logout"}
 
 
 @pytest.fixture
@@ -268,6 +287,7 @@ def world(factory):
         "activity": activity.id,
         "researcher_user": users["researcher"].id,
         "outsider": factory.user("researcher", other).id,
+        "target_user": factory.user("inspector", home).id,
         **bureau_ids,
     }
     return users, ids
@@ -290,7 +310,7 @@ def test_route_access(app, world, role):
         response = client.open(path, method=case.method, data=case.data, json=case.json)
         if response.status_code != case.expected[role]:
             failures.append(f"{case.method} {path}: {response.status_code} != {case.expected[role]}")
-        if role == "anonymous" and case.expected[role] == 302 and case.endpoint != "auth.logout":
+        if role == "anonymous" and case.expected[role] == 302 and case.endpoint not in SELF_REDIRECTS:
             assert "/login" in response.location
     assert not failures, failures
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ def _defaults(app: Flask) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # Remember-me: at most 30 days, same-site, and tied to the session generation (revocable).
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "PERMANENT_SESSION_LIFETIME": 14 * 24 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
@@ -81,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _register(app: Flask) -> None:
     from . import compression, errors, guard, templating
     from .auth import login as auth_login
+    from .auth.admin import bp as users_bp
     from .auth.routes import bp as auth_bp
     from .bureau import setup as bureau
     from .core.routes import bp as core_bp
@@ -98,7 +103,7 @@ def _register(app: Flask) -> None:
     errors.init(app)
     templating.init(app)
     compression.init(app)
-    for blueprint in (auth_bp, core_bp, packs_bp, imports_bp, api_bp, media_bp, openapi_bp, visits_bp):
+    for blueprint in (auth_bp, users_bp, core_bp, packs_bp, imports_bp, api_bp, media_bp, openapi_bp, visits_bp):
         app.register_blueprint(blueprint)
     bureau.init(app)
     register_lessons(app)

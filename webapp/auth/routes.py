@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import User
+from .passwords import problems
 from .schemas import LoginSchema
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -53,6 +54,56 @@ def login() -> str | Response | tuple[str, int]:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
-    """Sign out (POST only, so a link elsewhere cannot sign a user out)."""
+    """Sign out (POST only, so a link elsewhere cannot sign a user out).
+
+    Ends the session on the server: the generation is bumped, so a copy of the session or remember-me cookie
+    no longer works anywhere (phones keep their outbox and ask to sign in again).
+    """
+    current_user.end_sessions()
+    db.session.commit()
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account")
+@login_required
+def account() -> str:
+    """The signed-in person's account: change password, sign out on every device."""
+    return render_template("auth/account.html", errors={})
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response | tuple[str, int]:
+    """Choose a new password (required before anything else after an import or a reset)."""
+    if request.method == "GET":
+        return render_template("auth/password.html", errors={})
+    errors: dict[str, list[str]] = {}
+    new = request.form.get("new_password", "")
+    if not current_user.check_password(request.form.get("current_password", "")):
+        errors["current_password"] = ["当前密码不正确。"]
+    found = problems(new, current_user.username)
+    if found:
+        errors["new_password"] = found
+    elif new != request.form.get("confirm_password", ""):
+        errors["confirm_password"] = ["两次输入的新密码不一致。"]
+    elif current_user.check_password(new):
+        errors["new_password"] = ["新密码不能与当前密码相同。"]
+    if errors:
+        return render_template("auth/password.html", errors=errors), 422
+    user = current_user._get_current_object()
+    user.set_password(new)  # ends the other sessions
+    user.must_change_password = False
+    db.session.commit()
+    login_user(user, remember=True)  # this one goes on, with the new generation
+    return redirect(url_for("core.home"))
+
+
+@bp.route("/account/sessions/end", methods=["POST"])
+@login_required
+def end_sessions() -> Response:
+    """退出所有设备: end every session of this person (phones, other browsers, remember-me cookies)."""
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))
