@@ -63,6 +63,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("DUDAO")
     if test_config:
         app.config.from_mapping(test_config)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # Behind N trusted proxies: the client address (login throttling) and scheme come from their headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
@@ -85,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _register(app: Flask) -> None:
     from . import compression, errors, guard, templating
     from .auth import login as auth_login
+    from .auth import throttle
     from .auth.admin import bp as users_bp
     from .auth.routes import bp as auth_bp
     from .bureau import setup as bureau
@@ -107,6 +114,7 @@ def _register(app: Flask) -> None:
         app.register_blueprint(blueprint)
     bureau.init(app)
     register_lessons(app)
+    throttle.init(app)  # wraps the registered sign-in view
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_cli)
     guard.init(app)  # last, as it puts itself first: before CSRF and every other hook

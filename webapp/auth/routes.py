@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
 from ..extensions import db
@@ -17,6 +20,11 @@ from .passwords import problems
 from .schemas import LoginSchema
 
 bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def _safe_next(target: str) -> str:
@@ -29,7 +37,7 @@ def _safe_next(target: str) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
-    """Show the sign-in form; sign in on POST."""
+    """Show the sign-in form; sign in on POST (failures throttled: webapp/auth/throttle.py)."""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("core.home"))
     if request.method == "GET":
@@ -39,6 +47,9 @@ def login() -> str | Response | tuple[str, int]:
     except ValidationError as exc:
         return render_template("auth/login.html", errors=exc.messages, form=request.form), 422
     user = db.session.scalar(select(User).where(User.username == data["username"].strip()))
+    if user is None:
+        # The same work as for a real account, so the answer time does not tell which names exist.
+        check_password_hash(_dummy_hash(), data["password"])
     if user is None or not user.check_password(data["password"]):
         errors = {"_form": ["用户名或密码错误。"]}
         return render_template("auth/login.html", errors=errors, form=request.form), 401
