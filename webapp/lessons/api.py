@@ -19,7 +19,7 @@ from ..visits.api import _check_uuid, check_csrf_header, committed, load
 from .bundle import researcher_bundle
 from .operations import activity_as_dict, activity_for_researcher, receipt, save_activity
 from .photos import activity_photo_as_dict, delete_activity_photo, store_activity_photo
-from .schemas import ActivityPhotoMetaSchema, ActivityWriteSchema
+from .schemas import ActivityPhotoMetaSchema, write_schema_for
 
 bp = Blueprint("lessons_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # the CSRF token comes in the X-CSRFToken header, checked below
@@ -40,7 +40,8 @@ def bundle() -> Response:
 def put_activity(activity_id: str) -> tuple[Response, int]:
     """Create or edit a record by the phone's UUID; each write (its own UUID) applies once."""
     _check_uuid(activity_id)
-    data = load(ActivityWriteSchema(), request.get_json(silent=True))
+    body = request.get_json(silent=True)
+    data = load(write_schema_for(body), body)
 
     def action() -> tuple[dict[str, Any], bool]:
         activity, decision, created = save_activity(current_user, activity_id.lower(), data)
@@ -87,6 +88,7 @@ def put_activity_photo(activity_id: str, photo_id: str) -> tuple[Response, int]:
 @roles_required("researcher")
 def delete_activity_photo_view(activity_id: str, photo_id: str) -> Response:
     """Remove a photo of a record (idempotent; refused once the term has ended)."""
+    _check_uuid(photo_id)  # as documented: a photo id is a UUID
 
     def action() -> dict[str, Any]:
         activity = activity_for_researcher(current_user, activity_id.lower(), lock=True)
