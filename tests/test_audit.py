@@ -112,3 +112,14 @@ def test_history_cannot_be_edited(app, world):
         db.session.execute(text("UPDATE audit_log SET action = 'forged' WHERE id = :id"), {"id": entry.id})
     db.session.rollback()
     assert db.session.get(AuditEntry, entry.id).action == "create"
+    # DELETE as well (migration c7000000c0de), one row or all of them.
+    count = db.session.scalar(text("SELECT count(*) FROM audit_log"))
+    for statement in ("DELETE FROM audit_log WHERE id = :id", "DELETE FROM audit_log"):
+        with pytest.raises(DatabaseError):
+            db.session.execute(text(statement), {"id": entry.id})
+        db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        with pytest.raises(DatabaseError):
+            db.session.execute(text("TRUNCATE audit_log"))
+        db.session.rollback()
+    assert db.session.scalar(text("SELECT count(*) FROM audit_log")) == count > 0

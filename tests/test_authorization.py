@@ -29,6 +29,7 @@ BUREAU_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 200, "admin": 20
 RESEARCHER_API = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "school": 403, "anonymous": 401}
 UPLOADERS_API = {"inspector": 404, "researcher": 404, "reviewer": 403, "admin": 403, "school": 403, "anonymous": 401}
 UPLOADERS_400 = {"inspector": 400, "researcher": 400}
+ADMIN_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 403, "admin": 200, "school": 403, "anonymous": 302}
 RESEARCHER_ONLY = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "school": 403, "anonymous": 302}
 #: The school's phone API: 学校 accounts only.
 SCHOOL_API = {**dict.fromkeys(ROLES, 403), "school": 200, "anonymous": 401}
@@ -333,9 +334,27 @@ CASES = [
     Case("notices.inbox", "GET", "/inbox/", SIGNED_IN),
     Case("notices.open_notice", "GET", "/inbox/999999", {**dict.fromkeys(ROLES, 404), "anonymous": 302}),
     Case("notices.read_all", "POST", "/inbox/read", dict.fromkeys(ROLES, 302), data={}),
-    # Last: it ends the session the cases above share.
+    Case("auth.account", "GET", "/account", SIGNED_IN),
+    Case("auth.change_password", "GET", "/account/password", SIGNED_IN),
+    Case("auth.change_password", "POST", "/account/password", {**dict.fromkeys(ROLES, 422), "anonymous": 302}, data={}),
+    Case("users.index", "GET", "/admin/users/", ADMIN_ONLY),
+    Case(
+        "users.set_active",
+        "POST",
+        "/admin/users/{target_user}/active",
+        {**ADMIN_ONLY, "admin": 302},
+        data={"active": "1"},
+    ),
+    Case("users.set_active", "POST", "/admin/users/999999/active", {**ADMIN_ONLY, "admin": 404}, data={"active": "1"}),
+    Case("users.reset_password", "POST", "/admin/users/{target_user}/password", {**ADMIN_ONLY, "admin": 422}, data={}),
+    # Last: they end the session the cases above share.
+    Case("auth.end_sessions", "POST", "/account/sessions/end", dict.fromkeys(ROLES, 302)),
     Case("auth.logout", "POST", "/logout", {**dict.fromkeys(ROLES, 302)}),
 ]
+
+
+#: Answer 302 to somewhere else than the sign-in page.
+SELF_REDIRECTS = {"auth.logout"}
 
 
 @pytest.fixture
@@ -396,6 +415,7 @@ def world(factory):
         "activity": activity.id,
         "researcher_user": users["researcher"].id,
         "outsider": factory.user("researcher", other).id,
+        "target_user": factory.user("inspector", home).id,
         **bureau_ids,
         **{name: report.id for name, report in reports.items()},
     }
@@ -419,7 +439,7 @@ def test_route_access(app, world, role):
         response = client.open(path, method=case.method, data=case.data, json=case.json)
         if response.status_code != case.expected[role]:
             failures.append(f"{case.method} {path}: {response.status_code} != {case.expected[role]}")
-        if role == "anonymous" and case.expected[role] == 302 and case.endpoint != "auth.logout":
+        if role == "anonymous" and case.expected[role] == 302 and case.endpoint not in SELF_REDIRECTS:
             assert "/login" in response.location
     assert not failures, failures
 

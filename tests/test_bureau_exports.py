@@ -131,7 +131,7 @@ def test_report_page_and_pdf(reviewed):
     # A bureau's document: heading, 文号, page numbers on every page, signature lines with 日期.
     assert "西吉县人民政府教育督导室" in page and re.search(r'class="doc-no">西吉督〔\d{4}〕\d+号<', page)
     assert "counter(page)" in page and page.count('<div class="line"></div>') == 3 and page.count("日期：") == 3
-    assert "onclick" not in page and "print.js" in page  # no inline handlers (CSP)
+    assert "onclick" not in page and "page.js" in page  # no inline handlers (CSP)
     from pypdf import PdfReader
 
     pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages]

@@ -8,6 +8,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
+from schemathesis.checks import positive_data_acceptance
 
 from webapp.extensions import db
 from webapp.visits.operations import plan_visit
@@ -48,4 +49,6 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_never_fails_and_honours_its_document(case):
-    case.call_and_validate(**case.operation.schema.app.config["_auth"])
+    # The edge refuses control characters in every JSON key too (webapp/guard.py), including keys the schemas
+    # ignore; OpenAPI 3.0 has no propertyNames to say so, so a schema-valid body may get a documented 422.
+    case.call_and_validate(**case.operation.schema.app.config["_auth"], excluded_checks=[positive_data_acceptance])

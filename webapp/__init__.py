@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,9 @@ def _defaults(app: Flask) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # Remember-me: at most 30 days, same-site, and tied to the session generation (revocable).
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "PERMANENT_SESSION_LIFETIME": 14 * 24 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
@@ -65,6 +69,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("DUDAO")
     if test_config:
         app.config.from_mapping(test_config)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # Behind N trusted proxies: the client address (login throttling) and scheme come from their headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
@@ -85,8 +95,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from . import compression, errors, guard, templating
+    from . import compression, errors, guard, headers, templating
     from .auth import login as auth_login
+    from .auth import throttle
+    from .auth.admin import bp as users_bp
     from .auth.routes import bp as auth_bp
     from .bureau import setup as bureau
     from .core.profile_routes import bp as profiles_bp
@@ -109,8 +121,10 @@ def _register(app: Flask) -> None:
     errors.init(app)
     templating.init(app)
     compression.init(app)
+    headers.init(app)
     for blueprint in (
         auth_bp,
+        users_bp,
         core_bp,
         profiles_bp,
         packs_bp,
@@ -127,6 +141,7 @@ def _register(app: Flask) -> None:
     register_lessons(app)
     schools.init(app)
     notices.init(app)
+    throttle.init(app)  # wraps the registered sign-in view
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_cli)
     guard.init(app)  # last, as it puts itself first: before CSRF and every other hook

@@ -21,7 +21,7 @@ from .bundle import researcher_bundle
 from .models import ActivityPhoto
 from .operations import activity_as_dict, activity_for_researcher, receipt, save_activity
 from .photos import activity_photo_as_dict, delete_activity_photo, store_activity_photo
-from .schemas import ActivityPhotoMetaSchema, ActivityWriteSchema
+from .schemas import ActivityPhotoMetaSchema, write_schema_for
 
 bp = Blueprint("lessons_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # the CSRF token comes in the X-CSRFToken header, checked below
@@ -40,7 +40,7 @@ def bundle() -> Response:
 def activity_put_entry(activity_id: str, payload: Any) -> tuple[dict[str, Any], int]:
     """PUT /activities/<id> as one write (also an ``activity_put`` entry of a sync batch): body and status."""
     _check_uuid(activity_id)
-    data = load(ActivityWriteSchema(), payload)
+    data = load(write_schema_for(payload), payload)
     activity, decision, created = save_activity(current_user, activity_id.lower(), data)
     body = {
         "activity": activity_as_dict(activity),
@@ -91,6 +91,7 @@ def put_activity_photo(activity_id: str, photo_id: str) -> tuple[Response, int]:
 @roles_required("researcher")
 def delete_activity_photo_view(activity_id: str, photo_id: str) -> Response:
     """Remove a photo of a record (idempotent; refused once the term has ended)."""
+    _check_uuid(photo_id)  # as documented: a photo id is a UUID
 
     def action() -> dict[str, Any]:
         activity = activity_for_researcher(current_user, activity_id.lower(), lock=True)

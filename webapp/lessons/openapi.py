@@ -8,6 +8,7 @@ from apispec import APISpec
 
 from ..visits.openapi import AUTH, _op, _param
 from .schemas import (
+    WRITE_SCHEMAS,
     ActivityPhotoMetaSchema,
     ActivityPhotoResponseSchema,
     ActivityReceiptOnlySchema,
@@ -15,8 +16,18 @@ from .schemas import (
     ActivityResponseSchema,
     ActivityShowSchema,
     ActivityWriteSchema,
+    GuidanceWriteSchema,
+    LessonWriteSchema,
     ResearcherBundleSchema,
+    SessionWriteSchema,
 )
+
+#: Component names of the per-kind write schemas (the PUT body is one of them, by ``kind``).
+WRITE_COMPONENTS = {
+    LessonWriteSchema: "LessonWrite",
+    GuidanceWriteSchema: "GuidanceWrite",
+    SessionWriteSchema: "SessionWrite",
+}
 
 ACTIVITY = _param("activity_id", fmt="uuid")
 
@@ -32,8 +43,24 @@ def add_paths(api: APISpec) -> None:
         "ActivityPhotoResponse": ActivityPhotoResponseSchema,
         "ActivityReceiptOnly": ActivityReceiptOnlySchema,
         "ResearcherBundle": ResearcherBundleSchema,
+        **{name: schema for schema, name in WRITE_COMPONENTS.items()},
     }.items():
         api.components.schema(name, schema=schema)
+    ref = "#/components/schemas/"
+    write_body = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [{"$ref": ref + name} for name in WRITE_COMPONENTS.values()],
+                    "discriminator": {
+                        "propertyName": "kind",
+                        "mapping": {kind: ref + WRITE_COMPONENTS[schema] for kind, schema in WRITE_SCHEMAS.items()},
+                    },
+                }
+            }
+        },
+    }
     photo_form: dict[str, Any] = {
         "required": True,
         "content": {
@@ -55,12 +82,15 @@ def add_paths(api: APISpec) -> None:
         "/api/v1/activities/{activity_id}",
         parameters=[ACTIVITY],
         operations={
-            "put": _op(
-                "创建或修改教研活动记录（每次修改带 write_id，仅生效一次；学期结束后拒绝）",
-                {"200": "ActivityResponse", "201": "ActivityResponse"},
-                ("400", *AUTH, "404", "409", "422", "503"),
-                body="ActivityWrite",
-            ),
+            "put": {
+                **_op(
+                    "创建或修改教研活动记录（每次修改带 write_id，仅生效一次；学期结束后拒绝）。"
+                    "按 kind 校验：听评课须有学校、学科、年级；其他活动须有主题，教研指导还须有学校",
+                    {"200": "ActivityResponse", "201": "ActivityResponse"},
+                    ("400", *AUTH, "404", "409", "422", "503"),
+                ),
+                "requestBody": write_body,
+            },
             "get": _op("教研活动记录与回执", {"200": "ActivityShow"}, (*AUTH, "404")),
         },
     )
@@ -76,6 +106,6 @@ def add_paths(api: APISpec) -> None:
                 ),
                 "requestBody": photo_form,
             },
-            "delete": _op("删除活动照片", {"200": "ActivityReceiptOnly"}, (*AUTH, "404", "409", "503")),
+            "delete": _op("删除活动照片", {"200": "ActivityReceiptOnly"}, (*AUTH, "404", "409", "422", "503")),
         },
     )

@@ -6,11 +6,20 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from checklists.vocabulary import ACTIVITY_FORMS, ACTIVITY_KINDS, GRADES, SUBJECTS
+from checklists.vocabulary import ACTIVITY_FORMS, ACTIVITY_KINDS, GRADES, LESSON_KINDS, SUBJECTS
 
 from ..visits.schemas import DEVICE, ROW_ID, UUID
 
 TEXT = validate.Length(max=2000)
+
+
+class JsonBoolean(fields.Boolean):
+    """A JSON ``true``/``false`` only (marshmallow's Boolean also takes 0, 1, "yes" …, which the document forbids)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 def _code_or_blank(vocabulary: dict[str, str]) -> validate.OneOf:
@@ -26,21 +35,23 @@ class ActivityWriteSchema(Schema):
     write_id = fields.String(required=True, validate=UUID)
     edited_at = fields.AwareDateTime(required=True)
     device_id = fields.String(load_default="", validate=DEVICE)
-    is_deleted = fields.Boolean(load_default=False)
+    is_deleted = JsonBoolean(load_default=False)
     kind = fields.String(required=True, validate=validate.OneOf(list(ACTIVITY_KINDS), error="活动类别无效。"))
     form = fields.String(load_default="", validate=validate.Length(max=24))
     occurred_on = fields.Date(required=True)
-    school_id = fields.Integer(load_default=None, allow_none=True, validate=ROW_ID)
+    school_id = fields.Integer(strict=True, load_default=None, allow_none=True, validate=ROW_ID)
     grade = fields.String(load_default="", validate=_code_or_blank(GRADES))
     class_name = fields.String(load_default="", validate=validate.Length(max=32))
     subject = fields.String(load_default="", validate=_code_or_blank(SUBJECTS))
-    teacher_id = fields.Integer(load_default=None, allow_none=True, validate=ROW_ID)
+    teacher_id = fields.Integer(strict=True, load_default=None, allow_none=True, validate=ROW_ID)
     teacher_name = fields.String(load_default="", validate=validate.Length(max=64))
     topic = fields.String(load_default="", validate=validate.Length(max=200))
-    participants = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100000))
+    participants = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=100000)
+    )
     scores = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=32)),
-        values=fields.Integer(validate=validate.Range(min=0, max=100)),
+        values=fields.Integer(strict=True, validate=validate.Range(min=0, max=100)),
         load_default=dict,
     )
     strengths = fields.String(load_default="", validate=TEXT)
@@ -53,6 +64,74 @@ class ActivityWriteSchema(Schema):
         kind, form = data.get("kind"), data.get("form", "")
         if kind in ACTIVITY_FORMS and form and form not in ACTIVITY_FORMS[kind]:
             raise ValidationError({"form": ["形式与活动类别不符。"]})
+
+
+NOT_BLANK = validate.Regexp(r"\S", error="请填写活动主题。")
+
+
+class LessonWriteSchema(ActivityWriteSchema):
+    """A 听评课 record: a school, a subject and a grade are required (the document says so too)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(sorted(LESSON_KINDS), error="活动类别无效。"))
+    school_id = fields.Integer(
+        strict=True,
+        required=True,
+        validate=ROW_ID,
+        error_messages={"required": "听评课必须选择学校。", "null": "听评课必须选择学校。"},
+    )
+    subject = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, error="请选择学科。"), validate.OneOf(list(SUBJECTS), error="取值无效。")],
+        error_messages={"required": "请选择学科。"},
+    )
+    grade = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, error="请选择年级。"), validate.OneOf(list(GRADES), error="取值无效。")],
+        error_messages={"required": "请选择年级。"},
+    )
+
+
+class SessionWriteSchema(ActivityWriteSchema):
+    """Any other activity (教研指导, 工作室活动 …): a topic is required."""
+
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(set(ACTIVITY_KINDS) - LESSON_KINDS - {"guidance"}), error="活动类别无效。"),
+    )
+    topic = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=200, error="请填写活动主题。"), NOT_BLANK],
+        error_messages={"required": "请填写活动主题。"},
+    )
+
+
+class GuidanceWriteSchema(SessionWriteSchema):
+    """A 教研指导 session: a topic and a school."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(["guidance"], error="活动类别无效。"))
+    school_id = fields.Integer(
+        strict=True,
+        required=True,
+        validate=ROW_ID,
+        error_messages={"required": "教研指导必须选择学校。", "null": "教研指导必须选择学校。"},
+    )
+
+
+#: The schema of each kind of record, as validated at the edge and described in /api/openapi.json.
+WRITE_SCHEMAS: dict[str, type[ActivityWriteSchema]] = {
+    kind: LessonWriteSchema
+    if kind in LESSON_KINDS
+    else GuidanceWriteSchema
+    if kind == "guidance"
+    else SessionWriteSchema
+    for kind in ACTIVITY_KINDS
+}
+
+
+def write_schema_for(body: Any) -> ActivityWriteSchema:
+    """The schema for a PUT body, chosen by its ``kind`` (an unknown kind gets the general one, which refuses it)."""
+    kind = body.get("kind") if isinstance(body, dict) else None
+    return WRITE_SCHEMAS.get(kind, ActivityWriteSchema)() if isinstance(kind, str) else ActivityWriteSchema()
 
 
 class ActivityPhotoMetaSchema(Schema):

@@ -27,7 +27,7 @@ bp = Blueprint("openapi", __name__)
 API_VERSION = "1.0.0"
 #: Error responses every operation may give, with what they mean.
 ERRORS = {
-    "400": "请求不是有效的 JSON",
+    "400": "请求有误：不是有效的 JSON、表单无法解析，或网址中含控制字符",
     "401": "未登录",
     "403": "没有权限（角色或学校不符）",
     "404": "督导记录或学校不存在",
@@ -115,6 +115,42 @@ def _param(name: str, kind: str = "string", fmt: str | None = None) -> dict[str,
 
 VISIT = _param("visit_id", fmt="uuid")
 AUTH = ("401", "403")
+
+
+#: What webapp/guard.py refuses in any text, as a JSON Schema pattern (C0 but tab/LF/CR, DEL, C1).
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+
+
+def _constrain(schema: dict[str, Any], components: dict[str, Any], seen: set[str]) -> None:
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        name = ref.rsplit("/", 1)[1]
+        if name not in seen:
+            seen.add(name)
+            _constrain(components[name], components, seen)
+        return
+    for key in ("allOf", "oneOf", "anyOf"):
+        for part in schema.get(key, []):
+            _constrain(part, components, seen)
+    if schema.get("type") == "string" and not {"enum", "pattern", "format"} & set(schema):
+        schema["pattern"] = TEXT_PATTERN
+    for part in schema.get("properties", {}).values():
+        _constrain(part, components, seen)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            _constrain(schema[key], components, seen)
+
+
+def _describe_text_rule(document: dict[str, Any]) -> None:
+    """Say in every request body's text fields what the edge refuses (control characters), so the description
+    and the server agree."""
+    components = document["components"]["schemas"]
+    seen: set[str] = set()
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                for media in operation["requestBody"]["content"].values():
+                    _constrain(media["schema"], components, seen)
 
 
 @cache
@@ -226,7 +262,15 @@ def spec() -> dict[str, Any]:
     from ..lessons.openapi import add_paths as add_lesson_paths  # here: it imports this module's helpers
 
     add_lesson_paths(api)
-    return api.to_dict()
+    document = api.to_dict()
+    _describe_text_rule(document)
+    # Every request passes the edge checks (webapp/guard.py) first: control characters in the path or query
+    # string, or an unreadable body, answer 400 on any operation.
+    for operations in document["paths"].values():
+        for name, operation in operations.items():
+            if name in ("get", "put", "post", "delete", "patch"):
+                operation["responses"].setdefault("400", {"description": ERRORS["400"], **_json("Error")})
+    return document
 
 
 @bp.route("/api/openapi.json")
