@@ -177,7 +177,7 @@ def _visit_rows(world: World, start: int, stop: int, rng: random.Random) -> Iter
                 "submitted_at": begin + timedelta(hours=2, minutes=20),
                 "visited_on": day,
                 "review_round": 0,
-            "failed_count": 0,
+                "failed_count": 0,
                 "summary": "",
                 "declared_result_count": ITEMS_PER_VISIT,
                 "declared_photo_hashes": [],

@@ -4,7 +4,9 @@
 - photo bytes after the phone's resize of a 4000×3000 photo, in real Chromium, and the ratio;
 - sync wire bytes for a visit of 60 items and 10 photos against the sum of the payloads;
 - server ingest rate of item-result batches on SQLite and, when BENCH_DATABASE_URL (or
-  TEST_DATABASE_URL) points at PostgreSQL, on PostgreSQL.
+  TEST_DATABASE_URL) points at PostgreSQL, on PostgreSQL;
+- under gunicorn on PostgreSQL (BENCH_DATABASE_URL): ``ingest_pg_16_clients``, ``cpu_per_visit_sync``
+  and ``photo_put_server`` (see benchmarks/serving.py). ``python -m benchmarks.sync server`` prints only these.
 
 It prints figures and asserts nothing: the targets are in the README.
 """
@@ -285,8 +287,38 @@ def resize_in_chromium(original: bytes) -> bytes | None:
             server.shutdown()
 
 
+def server_figures(database_url: str) -> None:
+    """The gunicorn figures: 16 clients' visit-syncs, CPU per visit-sync, one photo PUT."""
+    from benchmarks import serving
+
+    with bench_app(database_url) as app, tempfile.TemporaryDirectory() as tmp:
+        env = {
+            "DATABASE_URL": serving.with_app_name(app.config["SQLALCHEMY_DATABASE_URI"]),
+            "DUDAO_SECRET_KEY": "bench-secret",
+            "DUDAO_SESSION_COOKIE_SECURE": "false",
+            "DUDAO_STORAGE_DIR": f"{tmp}/photos",
+        }
+        with serving.gunicorn(env) as (base, server), app.app_context():
+            session = serving.signed_in_session(base, "bench", PASSWORD)
+            school_id = app.config["_bench_school"]
+            run = serving.ingest(base, server.pid, session, school_id, clients=16, seconds=10)
+            emit("ingest_pg_16_clients", run["rate"], "visit-syncs/s")
+            emit("cpu_per_visit_sync", run["cpu_ms"], "ms")
+            emit("cpu_per_visit_sync_app", run["app_ms"], "ms")
+            emit("cpu_per_visit_sync_postgresql", run["pg_ms"], "ms")
+            emit("photo_put_server", serving.photo_put_ms(base, session, school_id), "ms")
+
+
 def main() -> None:
-    """Print every figure."""
+    """Print every figure (``server``: only the gunicorn ones)."""
+    import sys
+
+    pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if sys.argv[1:] == ["server"]:
+        if not (pg and pg.startswith("postgresql")):
+            raise SystemExit("set BENCH_DATABASE_URL to a PostgreSQL database")
+        server_figures(pg)
+        return
     emit("app_shell_gzip_bytes", shell_bytes(), "B")
     original = _photo_4000x3000()
     emit("photo_original_bytes", len(original), "B")
@@ -302,9 +334,9 @@ def main() -> None:
     emit("sync_wire_bytes", wire, "B")
     emit("sync_wire_overhead", 100 * (wire / payload - 1), "%")
     emit("ingest_sqlite", ingest_rate(None), "visits/s")
-    pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if pg and pg.startswith("postgresql"):
         emit("ingest_postgresql", ingest_rate(pg), "visits/s")
+        server_figures(pg)
 
 
 def _variant(data: bytes, n: int) -> bytes:

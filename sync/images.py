@@ -25,7 +25,34 @@ from PIL import Image, ImageFile, ImageOps
 #: Formats we accept, as Pillow names them.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 40_000_000
+#: Phone cameras reach about 50 MP at most in their default modes' 12–24 MP; a photo above 24 MP is
+#: refused from its header (a 115 KB PNG can claim 40 MP and cost seconds of CPU and 200 MB to decode).
+DEFAULT_MAX_PIXELS = 24_000_000
+#: ``Image.info`` keys that carry no personal metadata (colour, density, container details).
+_HARMLESS_INFO = frozenset(
+    {
+        "jfif",
+        "jfif_version",
+        "jfif_unit",
+        "jfif_density",
+        "dpi",
+        "icc_profile",
+        "progressive",
+        "progression",
+        "adobe",
+        "adobe_transform",
+        "gamma",
+        "srgb",
+        "chromaticity",
+        "aspect",
+        "interlace",
+        "transparency",
+        "background",
+        "loop",
+        "duration",
+        "timestamp",
+    }
+)
 
 _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
@@ -90,6 +117,8 @@ class ImageInfo:
     exif_latitude: float | None = None
     exif_longitude: float | None = None
     orientation: int = 1
+    #: EXIF, XMP, a comment or text chunks: the served copy must be re-encoded without them.
+    has_metadata: bool = True
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -107,10 +136,13 @@ def inspect_image(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: i
     """
     if len(data) > max_bytes:
         raise ImageRejected("too_large_bytes", f"图片太大（最大 {_megabytes(max_bytes)} MB）。")
-    with _open_checked(data, max_pixels) as img:
+    # A JPEG is decoded at 1/8 scale: every byte of the compressed data is still read and checked
+    # (a cut-off or corrupt file fails), at a fraction of the CPU of a full decode.
+    with _open_checked(data, max_pixels, draft_to=(1, 1)) as img:
         fmt = str(img.format)
-        width, height = img.size
+        width, height = _header_size(img)
         exif = _read_exif(img)
+        has_metadata = _has_metadata(img, exif)
     return ImageInfo(
         format=fmt,
         width=width,
@@ -121,7 +153,27 @@ def inspect_image(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: i
         exif_latitude=exif["latitude"],
         exif_longitude=exif["longitude"],
         orientation=exif["orientation"],
+        has_metadata=has_metadata,
     )
+
+
+def _header_size(img: Image.Image) -> tuple[int, int]:
+    """The stored pixel size (``draft`` shrinks ``img.size`` to the decoded scale)."""
+    return getattr(img, "_dudao_header_size", img.size)
+
+
+def _has_metadata(img: Image.Image, exif: dict[str, Any]) -> bool:
+    """Whether the file carries EXIF, XMP, a comment, text chunks or anything else beyond pixels and colour."""
+    try:
+        if img.getexif():
+            return True
+    except Exception:  # an unreadable EXIF block is still metadata
+        return True
+    if exif["orientation"] != 1:
+        return True
+    if any(key not in _HARMLESS_INFO for key in img.info):
+        return True
+    return bool(getattr(img, "text", None))
 
 
 def make_thumbnail(data: bytes, long_edge: int = 320, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
@@ -185,6 +237,7 @@ def _open_and_load(data: bytes, max_pixels: int, draft_to: tuple[int, int] | Non
             raise ImageRejected("not_an_image")
         if width * height > max_pixels:
             raise _too_many_pixels(max_pixels)
+        img._dudao_header_size = (width, height)  # type: ignore[attr-defined]
         if draft_to is not None and img.format == "JPEG":
             img.draft("RGB", draft_to)
         try:

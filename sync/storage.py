@@ -80,6 +80,10 @@ class Storage(Protocol):
         """A URL that reads this one object for ``expires_in`` seconds (1 to 3600)."""
         ...
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys that start with ``prefix`` (a folder-like prefix ending in ``/``), sorted."""
+        ...
+
     def check(self) -> None:
         """Raise :class:`StorageError` if the back end cannot be reached or written."""
         ...
@@ -186,6 +190,17 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"cannot delete {key!r}: {exc.strerror or exc}") from exc
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """Files under the folder ``prefix`` (temporary files excluded), sorted."""
+        folder = self.path(prefix.rstrip("/"))
+        try:
+            names = [entry for entry in folder.rglob("*") if entry.is_file()]
+        except OSError as exc:
+            raise StorageError(f"cannot list {prefix!r}: {exc.strerror or exc}") from exc
+        root = self.root
+        keys = [entry.relative_to(root).as_posix() for entry in names if not entry.name.startswith(_TMP_PREFIX)]
+        return sorted(keys)
+
     def url(self, key: str, expires_in: int) -> str:
         """``{url_base}/{key}?expires=<unix time>&sig=<hex HMAC-SHA256 of key and expiry>``."""
         validate_key(key)
@@ -287,7 +302,7 @@ class S3Storage:
         self.region = region
         config = Config(
             signature_version="s3v4",
-            retries={"max_attempts": max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             s3={"addressing_style": addressing_style},
@@ -340,6 +355,16 @@ class S3Storage:
                 self._client.delete_object(Bucket=self.bucket, Key=key)
         except ObjectNotFound:
             return
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """``ListObjectsV2`` under ``prefix`` (all pages), sorted."""
+        validate_key(prefix.rstrip("/"))
+        keys: list[str] = []
+        with self._errors("list", prefix):
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(keys)
 
     def url(self, key: str, expires_in: int) -> str:
         """A SigV4-presigned ``GetObject`` URL for this one key, valid ``expires_in`` seconds (1–3600)."""
@@ -421,7 +446,10 @@ def storage_from_config(config: Mapping[str, Any]) -> Storage:
     s3: ``S3_BUCKET`` (required), ``S3_ENDPOINT_URL`` (unset for AWS),
     ``S3_REGION`` (default ``us-east-1``), ``S3_ACCESS_KEY`` and ``S3_SECRET_KEY``
     (both or neither; neither uses boto3's usual credential chain),
-    ``S3_ADDRESSING_STYLE`` (``path`` default, ``virtual`` for Aliyun OSS / Tencent COS).
+    ``S3_ADDRESSING_STYLE`` (``path`` default, ``virtual`` for Aliyun OSS / Tencent COS),
+    ``S3_CONNECT_TIMEOUT`` (seconds, default 3), ``S3_READ_TIMEOUT`` (seconds, default 10) and
+    ``S3_MAX_ATTEMPTS`` (tries per operation, default 2): a store that accepts connections and never
+    answers fails an upload after about 2 × 10 s, inside the request's budget, not after minutes.
     Raises :class:`StorageError` naming any missing or invalid setting.
     """
     backend = _setting(config, "STORAGE_BACKEND") or "local"
@@ -454,8 +482,25 @@ def storage_from_config(config: Mapping[str, Any]) -> Storage:
             access_key=access_key,
             secret_key=secret_key,
             addressing_style=style,
+            connect_timeout=_number(config, "S3_CONNECT_TIMEOUT", 3),
+            read_timeout=_number(config, "S3_READ_TIMEOUT", 10),
+            max_attempts=int(_number(config, "S3_MAX_ATTEMPTS", 2)),
         )
     raise StorageError(f"STORAGE_BACKEND must be 'local' or 's3', got {backend!r}")
+
+
+def _number(config: Mapping[str, Any], name: str, default: float) -> float:
+    """A positive number setting (seconds, attempts), else ``default``; raises :class:`StorageError` if invalid."""
+    text = _setting(config, name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise StorageError(f"{name} must be a number, got {text!r}") from None
+    if value <= 0:
+        raise StorageError(f"{name} must be positive, got {text!r}")
+    return value
 
 
 def _setting(config: Mapping[str, Any], name: str) -> str | None:

@@ -35,10 +35,13 @@ def test_visit_results_photos_and_reviews_are_recorded(app, world):
     visit_id, body, _ = record_visit(phone, world.school, {ALARM: {"answer": "no"}}, {ALARM: alarm_photo()})
     entries = _entries("visit", visit_id)
     kinds = {(e.object_type, e.action) for e in entries}
-    assert {("visit", "create"), ("item_result", "create"), ("photo", "upload"), ("visit", "update")} <= kinds
-    alarm = next(e for e in entries if e.object_type == "item_result" and e.object_id.endswith(ALARM))
-    assert alarm.new_value["value"] == {"answer": "no"} and alarm.new_value["outcome"] == "fail"
-    assert alarm.user_id == world.inspector.id and alarm.device == "phone-1" and alarm.old_value is None
+    assert {("visit", "create"), ("item_result", "sync"), ("photo", "upload"), ("visit", "update")} <= kinds
+    # One entry per batch of results, with its counts and each changed item's new value.
+    batch = next(e for e in entries if e.object_type == "item_result")
+    alarm = batch.new_value["items"][ALARM]
+    assert alarm["value"] == {"answer": "no"} and alarm["outcome"] == "fail"
+    assert batch.new_value["count"] == batch.new_value["applied"] >= 1 and batch.new_value["superseded"] == 0
+    assert batch.user_id == world.inspector.id and batch.device == "phone-1" and batch.old_value is None
     submitted = [e for e in entries if e.object_type == "visit" and e.action == "update"]
     assert submitted[-1].old_value["state"] == "in_progress" and submitted[-1].new_value["state"] == "submitted"
 
@@ -57,8 +60,9 @@ def test_visit_results_photos_and_reviews_are_recorded(app, world):
     assert review.action == "return" and review.user_id == world.reviewer.id
     assert review.new_value["item_comments"] == {ALARM: "照片模糊"}
     assert review.device.startswith("网页")
-    change = [e for e in entries if e.object_type == "item_result" and e.action == "update"][-1]
-    assert change.old_value["value"] == {"answer": "no"} and change.new_value["value"] == {"answer": "yes"}
+    change = [e for e in entries if e.object_type == "item_result"][-1]
+    assert change.old_value[ALARM]["value"] == {"answer": "no"}
+    assert change.new_value["items"][ALARM]["value"] == {"answer": "yes"} and change.new_value["count"] == 1
     assert change.device == "phone-2"
     # Shown on the visit's page, read-only.
     page = bureau.get(f"/bureau/visits/{visit_id}").get_data(as_text=True)
@@ -108,3 +112,14 @@ def test_history_cannot_be_edited(app, world):
         db.session.execute(text("UPDATE audit_log SET action = 'forged' WHERE id = :id"), {"id": entry.id})
     db.session.rollback()
     assert db.session.get(AuditEntry, entry.id).action == "create"
+    # DELETE as well (migration c7000000c0de), one row or all of them.
+    count = db.session.scalar(text("SELECT count(*) FROM audit_log"))
+    for statement in ("DELETE FROM audit_log WHERE id = :id", "DELETE FROM audit_log"):
+        with pytest.raises(DatabaseError):
+            db.session.execute(text(statement), {"id": entry.id})
+        db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        with pytest.raises(DatabaseError):
+            db.session.execute(text("TRUNCATE audit_log"))
+        db.session.rollback()
+    assert db.session.scalar(text("SELECT count(*) FROM audit_log")) == count > 0

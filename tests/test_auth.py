@@ -67,7 +67,7 @@ def test_api_paths_get_json_401(client):
     assert response.status_code == 404 or response.is_json
     body = client.get("/packs/", headers={"Accept": "application/json"})
     assert body.status_code == 401
-    assert body.get_json()["error"]["code"] == "unauthorized"
+    assert body.get_json()["error"]["code"] == "auth_required"
 
 
 def test_csrf_is_enforced_on_forms(make_app, factory):

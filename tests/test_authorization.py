@@ -24,6 +24,9 @@ SIGNED_IN = {"inspector": 200, "researcher": 200, "reviewer": 200, "admin": 200,
 INSPECTOR_API = {"inspector": 200, "researcher": 403, "reviewer": 403, "admin": 403, "anonymous": 401}
 BUREAU_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 200, "admin": 200, "anonymous": 302}
 RESEARCHER_API = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 401}
+UPLOADERS_API = {"inspector": 404, "researcher": 404, "reviewer": 403, "admin": 403, "anonymous": 401}
+UPLOADERS_400 = {"inspector": 400, "researcher": 400}
+ADMIN_ONLY = {"inspector": 403, "researcher": 403, "reviewer": 403, "admin": 200, "anonymous": 302}
 RESEARCHER_ONLY = {"inspector": 403, "researcher": 200, "reviewer": 403, "admin": 403, "anonymous": 302}
 
 
@@ -117,6 +120,17 @@ CASES = [
         {**BUREAU_ONLY, "reviewer": 302, "admin": 302},
         data={},
     ),
+    # The batch sync: inspectors and 教研员 (each entry then checks its kind's role); an empty batch is 422.
+    Case(
+        "sync_api.sync_batch",
+        "POST",
+        "/api/v1/sync",
+        {**INSPECTOR_API, "inspector": 422, "researcher": 422},
+        json={"entries": []},
+    ),
+    # Resumable photo uploads: inspectors and 教研员 (nothing uploaded yet: 404; a PUT without a range: 400).
+    Case("uploads_api.upload_state", "GET", "/api/v1/uploads/" + "a" * 64, UPLOADERS_API),
+    Case("uploads_api.upload_chunk", "PUT", "/api/v1/uploads/" + "a" * 64, {**UPLOADERS_API, **UPLOADERS_400}),
     Case("lessons.coverage", "GET", "/lessons/bureau/coverage", BUREAU_ONLY),
     Case("lessons.export", "GET", "/lessons/bureau/export/ledger.xlsx", BUREAU_ONLY),
     Case("lessons.export", "GET", "/lessons/bureau/export/summary.csv", BUREAU_ONLY),
@@ -220,9 +234,27 @@ CASES = [
         {**BUREAU_ONLY, "inspector": 404, "reviewer": 404, "admin": 302},
         data={},
     ),
-    # Last: it ends the session the cases above share.
+    Case("auth.account", "GET", "/account", SIGNED_IN),
+    Case("auth.change_password", "GET", "/account/password", SIGNED_IN),
+    Case("auth.change_password", "POST", "/account/password", {**dict.fromkeys(ROLES, 422), "anonymous": 302}, data={}),
+    Case("users.index", "GET", "/admin/users/", ADMIN_ONLY),
+    Case(
+        "users.set_active",
+        "POST",
+        "/admin/users/{target_user}/active",
+        {**ADMIN_ONLY, "admin": 302},
+        data={"active": "1"},
+    ),
+    Case("users.set_active", "POST", "/admin/users/999999/active", {**ADMIN_ONLY, "admin": 404}, data={"active": "1"}),
+    Case("users.reset_password", "POST", "/admin/users/{target_user}/password", {**ADMIN_ONLY, "admin": 422}, data={}),
+    # Last: they end the session the cases above share.
+    Case("auth.end_sessions", "POST", "/account/sessions/end", dict.fromkeys(ROLES, 302)),
     Case("auth.logout", "POST", "/logout", {**dict.fromkeys(ROLES, 302)}),
 ]
+
+
+#: Answer 302 to somewhere else than the sign-in page.
+SELF_REDIRECTS = {"auth.logout"}
 
 
 @pytest.fixture
@@ -268,6 +300,7 @@ def world(factory):
         "activity": activity.id,
         "researcher_user": users["researcher"].id,
         "outsider": factory.user("researcher", other).id,
+        "target_user": factory.user("inspector", home).id,
         **bureau_ids,
     }
     return users, ids
@@ -290,7 +323,7 @@ def test_route_access(app, world, role):
         response = client.open(path, method=case.method, data=case.data, json=case.json)
         if response.status_code != case.expected[role]:
             failures.append(f"{case.method} {path}: {response.status_code} != {case.expected[role]}")
-        if role == "anonymous" and case.expected[role] == 302 and case.endpoint != "auth.logout":
+        if role == "anonymous" and case.expected[role] == 302 and case.endpoint not in SELF_REDIRECTS:
             assert "/login" in response.location
     assert not failures, failures
 

@@ -168,7 +168,7 @@ def test_new_users_need_a_password_and_names_are_unique_across_counties(bureau, 
     factory.user("inspector", factory.county("别县"), username="taken")
     data = "用户名,姓名,角色,初始密码\ntaken,某人,责任督学,pass-word-1\nnewbie,新人,教研员,\nx,短,督导室,short\n"
     page = _upload(client, county, "users", "u.csv", data.encode()).get_data(as_text=True)
-    assert "已被其他县区" in page and "新用户必须填写初始密码" in page and "密码至少8位" in page
+    assert "已被其他县区" in page and "新用户必须填写初始密码" in page and "密码至少10位" in page
     assert db.session.scalar(select(User).where(User.username == "newbie")) is None
 
 

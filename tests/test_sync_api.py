@@ -256,7 +256,7 @@ def test_planned_visit_bundle(phone, inspector_world):
 
 def test_unauthenticated_api_gets_json_401(client):
     response = client.get("/api/v1/visits")
-    assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized"
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "auth_required"
 
 
 def test_api_writes_need_the_csrf_header(make_app, factory):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,21 @@ def _defaults(app: Flask) -> dict[str, Any]:
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pre-ping costs a round trip on every checkout (every request). Off by default: a connection the
+        # database dropped fails one request with 503 (the phone retries), the pool replaces it, and
+        # connections are recycled before common idle timeouts. DUDAO_DB_POOL_PRE_PING=1 turns it on.
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": os.environ.get("DUDAO_DB_POOL_PRE_PING", "0").lower() in ("1", "true", "yes"),
+            "pool_recycle": 1800,
+        },
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_SECURE": True,
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # Remember-me: at most 30 days, same-site, and tied to the session generation (revocable).
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "PERMANENT_SESSION_LIFETIME": 14 * 24 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
@@ -59,6 +69,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("DUDAO")
     if test_config:
         app.config.from_mapping(test_config)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # Behind N trusted proxies: the client address (login throttling) and scheme come from their headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
@@ -79,8 +95,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from . import compression, errors, templating
+    from . import compression, errors, guard, templating
     from .auth import login as auth_login
+    from .auth import throttle
+    from .auth.admin import bp as users_bp
     from .auth.routes import bp as auth_bp
     from .bureau import setup as bureau
     from .core.routes import bp as core_bp
@@ -90,17 +108,33 @@ def _register(app: Flask) -> None:
     from .packs.cli import checklists_cli
     from .packs.routes import bp as packs_bp
     from .visits.api import bp as api_bp
+    from .visits.batch import bp as sync_bp
     from .visits.media import bp as media_bp
     from .visits.openapi import bp as openapi_bp
     from .visits.routes import bp as visits_bp
+    from .visits.uploads import bp as uploads_bp
 
     auth_login.init(app)
     errors.init(app)
     templating.init(app)
     compression.init(app)
-    for blueprint in (auth_bp, core_bp, packs_bp, imports_bp, api_bp, media_bp, openapi_bp, visits_bp):
+    for blueprint in (
+        auth_bp,
+        users_bp,
+        core_bp,
+        packs_bp,
+        imports_bp,
+        api_bp,
+        sync_bp,
+        uploads_bp,
+        media_bp,
+        openapi_bp,
+        visits_bp,
+    ):
         app.register_blueprint(blueprint)
     bureau.init(app)
     register_lessons(app)
+    throttle.init(app)  # wraps the registered sign-in view
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_cli)
+    guard.init(app)  # last, as it puts itself first: before CSRF and every other hook

@@ -27,12 +27,22 @@ MESSAGES: dict[int, str] = {
 class AppError(Exception):
     """An error to show the user: HTTP status, stable code, Chinese message, field errors."""
 
-    def __init__(self, status: int, code: str, message: str, fields: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: dict[str, Any] | None = None,
+        *,
+        retry_after: int | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields or {}
+        #: Seconds a client should wait before trying again (503, 429): sent as ``Retry-After``.
+        self.retry_after = retry_after
 
 
 def wants_json() -> bool:
@@ -43,10 +53,15 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one error shape as JSON data (also one entry's answer in a sync batch)."""
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
 def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> Response:
     """Render an error as JSON or as a page, whichever the client wants."""
     if wants_json():
-        response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+        response = jsonify(error_body(code, message, fields))
     else:
         response = Response(render_template("error.html", status=status, message=message, fields=fields or {}))
     response.status_code = status
@@ -58,7 +73,10 @@ def init(app: Flask) -> None:
 
     @app.errorhandler(AppError)
     def _app_error(exc: AppError) -> Response:
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        response = error_response(exc.status, exc.code, exc.message, exc.fields)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError) -> Response:

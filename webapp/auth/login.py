@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, redirect, request, url_for
+from flask_login import current_user
 
 from ..errors import error_response, wants_json
 from ..extensions import db, login_manager
@@ -10,24 +11,47 @@ from .models import User
 
 
 def load_user(session_id: str) -> User | None:
-    """Load the user of a session id ``"<id>:<epoch>"``; a stale epoch signs out."""
+    """Load the user of a session id ``"<id>:<epoch>"``; a stale epoch or a disabled account signs out.
+
+    Runs on every request (session cookie or remember-me cookie alike), so sign-out everywhere, a password
+    change or reset and disabling an account take effect on the next request.
+    """
     user_id, _, epoch = session_id.partition(":")
     if not user_id.isdigit() or not epoch.isdigit():
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or user.session_epoch != int(epoch):
+    if user is None or user.session_epoch != int(epoch) or not user.is_active:
         return None
     return user
 
 
 def unauthorized() -> Response:
-    """Anonymous: JSON 401 for the API, the login page for people."""
+    """Anonymous (or the session ended): JSON 401 ``auth_required`` for the API, the login page for people.
+
+    The phone keeps its outbox on a 401 and asks the person to sign in again.
+    """
     if wants_json():
-        return error_response(401, "unauthorized", "请先登录。")
+        return error_response(401, "auth_required", "登录已失效，请重新登录。")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+#: What a person who must change their password may still reach.
+CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "auth.end_sessions", "auth.login", "static"}
+
+
+def require_password_change() -> Response | None:
+    """After an import or a reset, nothing but the change-password page until a new password is chosen."""
+    if request.endpoint in CHANGE_ALLOWED or not current_user.is_authenticated:
+        return None
+    if not current_user.must_change_password:
+        return None
+    if wants_json():
+        return error_response(403, "password_change_required", "请先修改初始密码。")
+    return redirect(url_for("auth.change_password"))
+
+
 def init(app: Flask) -> None:
-    """Install the loader and the unauthorized handler."""
+    """Install the loader, the unauthorized handler and the password-change gate."""
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
+    app.before_request(require_password_change)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -34,8 +34,11 @@ class User(UserMixin, db.Model):
     county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     is_active_account: Mapped[bool] = mapped_column(default=True)
-    #: Bumped on password change so old sessions stop working.
+    #: The session generation: every session and remember-me cookie carries it, and bumping it (sign-out,
+    #: password change or reset, disabling) ends them all at once, on every device.
     session_epoch: Mapped[int] = mapped_column(default=0)
+    #: An imported or reset initial password: the person must choose their own before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -54,6 +57,10 @@ class User(UserMixin, db.Model):
     def set_password(self, password: str) -> None:
         """Hash and store ``password``; ends the user's other sessions."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """End every session and remember-me cookie of this user, on every device."""
         self.session_epoch = (self.session_epoch or 0) + 1
 
     def check_password(self, password: str) -> bool:

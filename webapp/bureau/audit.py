@@ -1,8 +1,10 @@
 """The audit log: every change to a visit, item result, photo, review or task, never edited.
 
-Visits, item results and photos are written by the sync API's operations;
-a ``before_flush`` hook records what those flushes change (old and new values),
-so no write path can skip it. The bureau's own operations call :func:`record`
+Visits and photos are written by the sync API's operations; a ``before_flush``
+hook records what those flushes change (old and new values), so no write path
+can skip it. Item results are written set-based (no ORM objects to watch), so
+their operation records one entry per batch with the old and new value of every
+item it changed, and the batch endpoint one entry with its counts. The bureau's own operations call :func:`record`
 with a named action (退回, 销号 …).
 """
 
@@ -21,19 +23,20 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..timeutil import utcnow
-from ..visits.models import ItemResult, Photo, Visit
+from ..visits.models import Photo, Visit
 from .models import AuditEntry
 
 #: Fields whose changes are recorded, per audited model. Derived fields (receipt
 #: counts, recording times, ``updated_at``) follow from these and are left out.
 VISIT_FIELDS = ("state", "summary", "started_at", "submitted_at", "review_round", "declared_result_count", "planned_on")
-RESULT_FIELDS = ("value", "outcome", "observation", "edited_at")
 PHOTO_FIELDS = ("item_id", "caption", "deleted_at")
 
 #: Chinese names of actions, for the history shown on pages.
 ACTIONS: dict[str, str] = {
     "create": "创建",
     "update": "修改",
+    "sync": "同步检查结果",
+    "batch": "批量同步",
     "upload": "上传照片",
     "delete": "删除照片",
     "restore": "恢复照片",
@@ -56,6 +59,7 @@ OBJECT_TYPES: dict[str, str] = {
     "task": "整改任务",
     "task_update": "整改记录",
     "task_photo": "整改照片",
+    "sync_batch": "同步批次",
 }
 
 
@@ -180,26 +184,6 @@ def _visit_entry(session: Session, visit: Visit, is_new: bool) -> None:
         record("visit", visit.id, ("visit", visit.id), "update", old, new, session=session)
 
 
-def _result_entry(session: Session, result: ItemResult, is_new: bool) -> None:
-    object_id = f"{result.visit_id}/{result.item_id}"
-    scope = ("visit", result.visit_id)
-    if is_new:
-        record(
-            "item_result",
-            object_id,
-            scope,
-            "create",
-            None,
-            _values(result, RESULT_FIELDS),
-            device=result.device_id,
-            session=session,
-        )
-        return
-    old, new = _changes(result, RESULT_FIELDS)
-    if new or old:
-        record("item_result", object_id, scope, "update", old, new, device=result.device_id, session=session)
-
-
 def _photo_entry(session: Session, photo: Photo, is_new: bool) -> None:
     scope = ("visit", photo.visit_id)
     if is_new:
@@ -215,7 +199,7 @@ def _photo_entry(session: Session, photo: Photo, is_new: bool) -> None:
     record("photo", photo.id, scope, action, old, new, device=photo.device_id, session=session)
 
 
-_WRITERS = {Visit: _visit_entry, ItemResult: _result_entry, Photo: _photo_entry}
+_WRITERS = {Visit: _visit_entry, Photo: _photo_entry}
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
 from ..auth.policy import roles_required
+from ..spreadsheets import download
 from ..timeutil import today_in_china
 from . import ledger, listing, quotas, reports
 from .access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of
 from .formatting import chinese_date
 from .summary import group_lines
 from .summary import term_summary as summary_of
-from .xlsx import workbook
 
 bp = Blueprint("exports", __name__, url_prefix="/bureau", template_folder="templates")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KINDS = {"visits": "督导记录", "results": "检查结果", "tasks": "整改台账", "schools": "学校汇总"}
-
-
-def _download(data: bytes, filename: str) -> Response:
-    response = Response(data, mimetype=XLSX)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{quote(filename)}"
-    )
-    return response
 
 
 @bp.route("/exports/<kind>.xlsx")
@@ -54,7 +43,7 @@ def export(kind: str) -> Response:
             abort(404)
         sheet = reports.schools_sheet(county, term)
     label = f"{county.name}_{KINDS[kind]}" + (f"_{term.name}" if term and kind != "tasks" else "")
-    return _download(workbook([sheet]), f"{label}.xlsx")
+    return download(sheet, label)
 
 
 @bp.route("/summary")

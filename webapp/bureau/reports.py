@@ -13,6 +13,7 @@ from checklists.vocabulary import STAGES
 from ..auth.models import User
 from ..core.models import County, School, Term
 from ..extensions import db
+from ..spreadsheets import Column, Sheet
 from ..timeutil import to_china, today_in_china
 from ..visits.models import VISIT_STATES, ItemResult, Photo, Visit
 from . import listing
@@ -20,7 +21,6 @@ from .formatting import outcome_label, threshold_text, value_text
 from .matrix import COUNTED_STATES
 from .models import RectificationTask, Review, TaskUpdate
 from .summary import school_lines
-from .xlsx import Column, Sheet
 
 MAX_ROWS = 200_000
 

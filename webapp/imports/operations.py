@@ -126,7 +126,7 @@ def _import_users(parsed: _Parsed, county: County, result: ImportResult) -> None
         if user is not None and user.county_id != county.id:
             parsed.errors.append(RowError(row_no, "用户名", "该用户名已被其他县区或管理员使用。"))
         if user is None and not data.get("password"):
-            parsed.errors.append(RowError(row_no, "初始密码", "新用户必须填写初始密码（至少8位）。"))
+            parsed.errors.append(RowError(row_no, "初始密码", "新用户必须填写初始密码（至少10位）。"))
     if parsed.errors:
         return
     for _, data in parsed.rows:
@@ -135,6 +135,7 @@ def _import_users(parsed: _Parsed, county: County, result: ImportResult) -> None
         if user is None:
             user = User(county_id=county.id, **data)
             user.set_password(password)
+            user.must_change_password = True  # an initial password: the person chooses their own at sign-in
             db.session.add(user)
             result.created += 1
         elif _apply(user, data):

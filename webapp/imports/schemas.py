@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 from checklists.vocabulary import LOCATIONS, STAGES, SUBJECTS
 
 from ..auth.models import ROLES
+from ..auth.passwords import problems as password_problems
 from ..core.models import ASSIGNMENT_KINDS
 
 REQUIRED = {"required": "必填。", "null": "必填。"}
@@ -129,7 +130,15 @@ class UserRow(_Row):
         required=True, validate=validate.Length(max=64, error="最长64个字。"), error_messages=REQUIRED
     )
     role = _choice(COUNTY_ROLES, "角色")
-    password = fields.String(load_default=None, validate=validate.Length(min=8, max=128, error="密码至少8位。"))
+    password = fields.String(load_default=None)
+
+    @validates_schema(skip_on_field_errors=False)
+    def strong_password(self, data: dict[str, Any], **_: Any) -> None:
+        """The one password rule (webapp/auth/passwords.py), with the user name (if it was valid)."""
+        if data.get("password"):
+            found = password_problems(data["password"], data.get("username") or "")
+            if found:
+                raise ValidationError("".join(found), "password")
 
     @pre_load
     def labels_to_codes(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from flask_login import current_user
 
 from ..auth.policy import roles_required
 from ..errors import AppError
-from ..extensions import csrf
+from ..extensions import csrf, db
 from ..visits.api import _check_uuid, check_csrf_header, committed, load
 from .bundle import researcher_bundle
+from .models import ActivityPhoto
 from .operations import activity_as_dict, activity_for_researcher, receipt, save_activity
 from .photos import activity_photo_as_dict, delete_activity_photo, store_activity_photo
 from .schemas import ActivityPhotoMetaSchema, ActivityWriteSchema
@@ -35,24 +36,26 @@ def bundle() -> Response:
     return jsonify(researcher_bundle(current_user))
 
 
+def activity_put_entry(activity_id: str, payload: Any) -> tuple[dict[str, Any], int]:
+    """PUT /activities/<id> as one write (also an ``activity_put`` entry of a sync batch): body and status."""
+    _check_uuid(activity_id)
+    data = load(ActivityWriteSchema(), payload)
+    activity, decision, created = save_activity(current_user, activity_id.lower(), data)
+    body = {
+        "activity": activity_as_dict(activity),
+        "write": {"id": data["write_id"], "decision": decision},
+        "receipt": receipt(activity),
+    }
+    return body, 201 if created else 200
+
+
 @bp.route("/activities/<activity_id>", methods=["PUT"])
 @roles_required("researcher")
 def put_activity(activity_id: str) -> tuple[Response, int]:
     """Create or edit a record by the phone's UUID; each write (its own UUID) applies once."""
-    _check_uuid(activity_id)
-    data = load(ActivityWriteSchema(), request.get_json(silent=True))
-
-    def action() -> tuple[dict[str, Any], bool]:
-        activity, decision, created = save_activity(current_user, activity_id.lower(), data)
-        body = {
-            "activity": activity_as_dict(activity),
-            "write": {"id": data["write_id"], "decision": decision},
-            "receipt": receipt(activity),
-        }
-        return body, created
-
-    body, created = committed(action)
-    return jsonify(body), 201 if created else 200
+    payload = request.get_json(silent=True)
+    body, status = committed(lambda: activity_put_entry(activity_id, payload))
+    return jsonify(body), status
 
 
 @bp.route("/activities/<activity_id>")
@@ -67,19 +70,19 @@ def get_activity(activity_id: str) -> Response:
 @roles_required("researcher")
 def put_activity_photo(activity_id: str, photo_id: str) -> tuple[Response, int]:
     """Upload one photo of a record (multipart ``file`` plus metadata); idempotent by UUID and SHA-256."""
+    from ..visits.uploads import photo_from_request
+
     _check_uuid(photo_id)
-    meta = load(ActivityPhotoMetaSchema(), request.form.to_dict())
-    upload = request.files.get("file")
-    if upload is None:
-        raise AppError(422, "missing_file", "没有收到照片文件。", {"file": ["必填。"]})
-    data = upload.read()
+    meta, read, done = photo_from_request(ActivityPhotoMetaSchema())
 
     def action() -> tuple[dict[str, Any], bool]:
         activity = activity_for_researcher(current_user, activity_id.lower(), lock=True)
+        data = b"" if db.session.get(ActivityPhoto, photo_id.lower()) is not None else read()
         photo, created = store_activity_photo(current_user, activity, photo_id.lower(), data, meta)
         return {"photo": activity_photo_as_dict(photo), "receipt": receipt(activity)}, created
 
     body, created = committed(action)
+    done()
     return jsonify(body), 201 if created else 200
 
 

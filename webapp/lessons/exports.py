@@ -1,22 +1,15 @@
 """Ledger (one row per record) and summary (one row per 教研员 per quota) as CSV or XLSX.
 
-CSV is UTF-8 with a BOM and CRLF line ends, which Excel and WPS open with the
-Chinese intact; XLSX is written row by row (openpyxl write-only). Text that a spreadsheet would run
-as a formula is kept as text.
+Written by the app's one spreadsheet writer (``webapp.spreadsheets``): UTF-8 CSV with a BOM, XLSX row by row,
+user text never a formula.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime
 from typing import Any
-from urllib.parse import quote
 
 from flask import Response
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func, select
 
 from checklists.quotas import Standing
@@ -25,69 +18,20 @@ from checklists.vocabulary import ACTIVITY_FORMS, ACTIVITY_KINDS, GRADES, LOCATI
 from ..auth.models import User
 from ..core.models import School
 from ..extensions import db
+from ..spreadsheets import Column, Sheet, download
 from ..timeutil import to_china
 from .models import Activity, ActivityPhoto
 from .operations import rubric_for
 from .progress import QuotaContext, assigned_on_day, without_jit
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
-def _csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _csv_lines(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers)
-    yield "\ufeff" + buffer.getvalue()
-    for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([_csv_safe(v) for v in row])
-        yield buffer.getvalue()
-
-
-def _xlsx_bytes(sheet_title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_title)
-    sheet.append(list(headers))
-    for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-            elif isinstance(value, date) and not isinstance(value, datetime):
-                cell.number_format = "yyyy-mm-dd"
-            cells.append(cell)
-        sheet.append(cells)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+#: Wider columns for the free text, so it wraps in the cell.
+_WIDE = {"课题/主题": 24, "优点": 30, "建议": 30, "备注": 30, "说明": 30, "指标": 24, "依据文件": 24, "学校": 20}
 
 
 def table_response(filename: str, fmt: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """A download of ``rows`` as ``fmt`` (csv or xlsx) named ``filename`` (Chinese allowed)."""
-    name = f"{filename}.{fmt}"
-    disposition = f"attachment; filename=\"dudao.{fmt}\"; filename*=UTF-8''{quote(name)}"
-    if fmt == "csv":
-        # Built whole (a term's ledger is thousands of rows, not millions): the query
-        # runs inside the request, where its session and errors belong.
-        body: Any = "".join(_csv_lines(headers, rows)).encode("utf-8")
-    else:
-        body = _xlsx_bytes(filename[:31], headers, rows)
-    response = Response(body, mimetype=MIMETYPES[fmt])
-    response.headers["Content-Disposition"] = disposition
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    """A download of ``rows`` as ``fmt`` (csv or xlsx) named ``filename`` (Chinese allowed), by the one writer."""
+    columns = [Column(h, _WIDE.get(h, 12), "date" if h == "日期" else "text") for h in headers]
+    return download(Sheet(filename, columns, rows), filename, fmt)
 
 
 # --- the ledger --------------------------------------------------------------------

@@ -25,7 +25,7 @@ from ..extensions import csrf, db
 from ..timeutil import utcnow
 from . import photos as photo_ops
 from .bundles import school_bundle, visit_bundle
-from .models import Visit
+from .models import Photo, Visit
 from .operations import (
     apply_result_writes,
     iso,
@@ -97,7 +97,7 @@ def committed(action: Callable[[], T]) -> T:
                 raise AppError(409, "conflict", "数据冲突，请稍后重试。") from None
         except OperationalError as exc:
             db.session.rollback()
-            raise AppError(503, "database_unavailable", "服务器暂时无法保存，请稍后重试。") from exc
+            raise AppError(503, "database_unavailable", "服务器暂时无法保存，请稍后重试。", retry_after=30) from exc
     raise AssertionError("unreachable")
 
 
@@ -162,53 +162,60 @@ def school_bundle_view(school_id: int) -> Response:
     return jsonify(data)
 
 
+def visit_put_entry(visit_id: str, payload: Any) -> tuple[dict[str, Any], int]:
+    """PUT /visits/<id> as one write (also a ``visit_put`` entry of a sync batch): body and status."""
+    _check_uuid(visit_id)
+    data = load(VisitUpsertSchema(), payload)
+    visit, created = upsert_visit(current_user, visit_id, data)
+    return {"visit": visit_as_dict(visit), "receipt": receipt(visit)}, 201 if created else 200
+
+
+def results_post_entry(visit_id: str, payload: Any) -> tuple[dict[str, Any], int]:
+    """POST /visits/<id>/results as one write (also a ``results_post`` entry of a sync batch)."""
+    data = load(ResultBatchSchema(), payload)
+    visit = visit_for_inspector(current_user, visit_id, lock=True)
+    decisions = apply_result_writes(current_user, visit, data["writes"])
+    return {"writes": decisions, "receipt": receipt(visit)}, 200
+
+
 @bp.route("/visits/<visit_id>", methods=["PUT"])
 @roles_required("inspector")
 def put_visit(visit_id: str) -> tuple[Response, int]:
     """Create or update a visit by the phone's UUID (idempotent)."""
-    _check_uuid(visit_id)
-    data = load(VisitUpsertSchema(), _json_body())
-
-    def action() -> tuple[Visit, bool]:
-        return upsert_visit(current_user, visit_id, data)
-
-    visit, created = committed(action)
-    return jsonify({"visit": visit_as_dict(visit), "receipt": receipt(visit)}), 201 if created else 200
+    payload = _json_body()
+    # The answer is built before the commit, so nothing is read back after it.
+    body, status = committed(lambda: visit_put_entry(visit_id, payload))
+    return jsonify(body), status
 
 
 @bp.route("/visits/<visit_id>/results", methods=["POST"])
 @roles_required("inspector")
-def post_results(visit_id: str) -> Response:
+def post_results(visit_id: str) -> tuple[Response, int]:
     """Apply a batch of item edits, each exactly once."""
-    data = load(ResultBatchSchema(), _json_body())
-
-    def action() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        visit = visit_for_inspector(current_user, visit_id, lock=True)
-        decisions = apply_result_writes(current_user, visit, data["writes"])
-        return decisions, receipt(visit)
-
-    decisions, visit_receipt = committed(action)
-    return jsonify({"writes": decisions, "receipt": visit_receipt})
+    payload = _json_body()
+    body, status = committed(lambda: results_post_entry(visit_id, payload))
+    return jsonify(body), status
 
 
 @bp.route("/visits/<visit_id>/photos/<photo_id>", methods=["PUT"])
 @roles_required("inspector")
 def put_photo(visit_id: str, photo_id: str) -> tuple[Response, int]:
     """Upload one photo (multipart: ``file`` plus metadata fields); idempotent by UUID and SHA-256."""
+    from .uploads import photo_from_request
+
     _check_uuid(photo_id)
-    meta = load(PhotoMetaSchema(), request.form.to_dict())
-    upload = request.files.get("file")
-    if upload is None:
-        raise AppError(422, "missing_file", "没有收到照片文件。", {"file": ["必填。"]})
-    data = upload.read()
+    meta, read, done = photo_from_request(PhotoMetaSchema())
 
-    def action() -> tuple[Any, bool, dict[str, Any]]:
+    def action() -> tuple[dict[str, Any], bool]:
         visit = visit_for_inspector(current_user, visit_id, lock=True)
+        # A replay of a stored photo needs no bytes (a finished upload is gone by then).
+        data = b"" if db.session.get(Photo, photo_id) is not None else read()
         photo, created = photo_ops.store_photo(current_user, visit, photo_id, data, meta)
-        return photo, created, receipt(visit)
+        return {"photo": photo_ops.photo_as_dict(photo), "receipt": receipt(visit)}, created
 
-    photo, created, visit_receipt = committed(action)
-    return jsonify({"photo": photo_ops.photo_as_dict(photo), "receipt": visit_receipt}), 201 if created else 200
+    body, created = committed(action)
+    done()
+    return jsonify(body), 201 if created else 200
 
 
 @bp.route("/visits/<visit_id>/photos/<photo_id>", methods=["DELETE"])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.orm import Session
 
 from checklists.generator import compose
 from sync.evaluate import InvalidValue, evaluate, number_of, validate_value
@@ -18,6 +20,7 @@ from ..auth.policy import can_view_school
 from ..core.models import School
 from ..errors import AppError
 from ..extensions import db
+from ..packs.cache import version_content, version_items
 from ..packs.models import ChecklistVersion
 from ..packs.operations import packs, school_profile, store_version
 from ..timeutil import to_china, utcnow
@@ -92,8 +95,8 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
     answers, so a late replay of the first submit cannot resubmit it unamended.
     """
     school = _school_for_inspector(user, data["school_id"])
-    version = db.session.get(ChecklistVersion, data["checklist_version"])
-    if version is None:
+    version_id = data["checklist_version"]
+    if version_content(version_id) is None:
         raise AppError(409, "unknown_checklist_version", "检查表版本不存在，请重新下载该学校。")
     visit = db.session.scalar(select(Visit).where(Visit.id == visit_id).with_for_update())
     created = visit is None
@@ -103,15 +106,18 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
             school_id=school.id,
             county_id=school.county_id,
             inspector_id=user.id,
-            checklist_version_id=version.id,
+            checklist_version_id=version_id,
             visit_type=data["visit_type"],
             state="in_progress",
             device_id=data["device_id"],
         )
+        visit.school = school  # already loaded: the answer needs it
         db.session.add(visit)
+        # Nothing can be stored yet for a visit that did not exist: no need to count.
+        _tally_cache()[visit_id] = {"results": 0, "hashes": []}
     elif visit.inspector_id != user.id:
         raise AppError(404, "visit_not_found", "督导记录不存在。")
-    elif visit.school_id != school.id or visit.checklist_version_id != version.id:
+    elif visit.school_id != school.id or visit.checklist_version_id != version_id:
         raise AppError(409, "visit_mismatch", "该督导记录的学校或检查表与服务器不一致。")
     if visit.state in LOCKED_STATES:
         # Already submitted (or accepted): a replay must not change anything.
@@ -140,8 +146,13 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
 
 
 def _items_of(visit: Visit) -> dict[str, dict[str, Any]]:
-    content = visit.checklist_version.content
-    return {item["id"]: item for section in content["sections"] for item in section["items"]}
+    return version_items(visit.checklist_version_id)
+
+
+#: Columns of an item result a write sets (the value in force).
+_RESULT_COLUMNS = ("write_id", "value", "number_value", "outcome", "observation", "edited_at", "device_id")
+#: What the audit log keeps of an item result.
+_AUDITED = ("value", "outcome", "observation", "edited_at")
 
 
 def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -149,11 +160,19 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
 
     A write seen before returns the decision it got then, so a replayed batch
     gets the same answer. Every write is kept in ``ResultWrite`` (the history).
+    Set-based: the history rows go in with one multi-row INSERT, the values in
+    force with one upsert (``INSERT … ON CONFLICT``), and the batch gets one
+    audit entry listing old and new values, whatever its size.
     """
     writes = list(writes)
     items = _items_of(visit)
     known = {
-        w.id: w for w in db.session.scalars(select(ResultWrite).where(ResultWrite.id.in_([w["id"] for w in writes])))
+        row.id: {"visit_id": row.visit_id, "item_id": row.item_id, "decision": row.decision}
+        for row in db.session.execute(
+            select(ResultWrite.id, ResultWrite.visit_id, ResultWrite.item_id, ResultWrite.decision).where(
+                ResultWrite.id.in_([w["id"] for w in writes])
+            )
+        )
     }
     field_errors: dict[str, list[str]] = {}
     for index, write in enumerate(writes):
@@ -171,73 +190,176 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
         raise AppError(422, "invalid_results", "部分检查结果格式有误，未保存。", field_errors)
     if visit.state in LOCKED_STATES and any(w["id"] not in known for w in writes):
         raise AppError(409, f"visit_{visit.state}", LOCKED_STATES[visit.state] + "，不能再修改。")
-    current = {r.item_id: r for r in db.session.scalars(select(ItemResult).where(ItemResult.visit_id == visit.id))}
+    current = {
+        row.item_id: row._asdict()
+        for row in db.session.execute(
+            select(ItemResult.item_id, *(getattr(ItemResult, c) for c in _RESULT_COLUMNS)).where(
+                ItemResult.visit_id == visit.id
+            )
+        )
+    }
+    before = {item_id: {k: row[k] for k in _AUDITED} for item_id, row in current.items()}
+    now = utcnow()
+    history: list[dict[str, Any]] = []
+    changed: dict[str, dict[str, Any]] = {}
     decisions = []
     for write in writes:
         if write["id"] in known:
             old = known[write["id"]]
-            if old.visit_id != visit.id:
+            if old["visit_id"] != visit.id:
                 raise AppError(409, "write_id_reused", "记录编号已被其他督导使用。")
-            result = current.get(old.item_id)
-            decisions.append(_decision(old.id, old.item_id, old.decision, result))
+            decisions.append(_decision(write["id"], old["item_id"], old["decision"], current.get(old["item_id"])))
             continue
-        decision, record = _apply_one(user, visit, items[write["item_id"]], write, current)
-        decisions.append(decision)
+        item = items[write["item_id"]]
+        edited_at = naive_utc(write["edited_at"])
+        result = current.get(item["id"])
+        stamp = WriteStamp(result["edited_at"], result["write_id"]) if result else None
+        decision = decide(stamp, WriteStamp(edited_at, write["id"]))
+        history.append(
+            {
+                "id": write["id"],
+                "visit_id": visit.id,
+                "item_id": item["id"],
+                "value": write["value"],
+                "observation": write["observation"],
+                "edited_at": edited_at,
+                "device_id": write["device_id"],
+                "user_id": user.id,
+                "decision": decision,
+                "received_at": now,
+            }
+        )
+        if decision == "applied":
+            result = {
+                "item_id": item["id"],
+                "write_id": write["id"],
+                "value": write["value"],
+                "number_value": number_of(write["value"]),
+                "outcome": evaluate(item["check"], write["value"]),
+                "observation": write["observation"],
+                "edited_at": edited_at,
+                "device_id": write["device_id"],
+            }
+            current[item["id"]] = changed[item["id"]] = result
+        decisions.append(_decision(write["id"], item["id"], decision, result))
         # A repeated id inside one batch is answered as a replay of the first.
-        known[write["id"]] = record
-    db.session.flush()
-    _update_recording_times(visit)
+        known[write["id"]] = {"visit_id": visit.id, "item_id": item["id"], "decision": decision}
+    if history:
+        _insert_history(history)
+    if changed:
+        _upsert_results(visit.id, list(changed.values()), now)
+        _audit_results(visit, history, before, changed)
+    _update_recording_times(visit, [row["edited_at"] for row in history], current)
+    _tally(visit)["results"] = len(current)
     refresh_completeness(visit)
     return decisions
 
 
-def _decision(write_id: str, item_id: str, decision: str, result: ItemResult | None) -> dict[str, Any]:
-    outcome = result.outcome if result is not None and result.write_id == write_id else None
+#: PostgreSQL: every row in one statement, the columns as arrays (``unnest``), so the statement text
+#: never changes with the batch size (one prepared plan) and nothing is compiled per row.
+_PG_HISTORY = text(
+    """
+    INSERT INTO result_writes
+        (id, visit_id, item_id, value, observation, edited_at, device_id, user_id, decision, received_at)
+    SELECT * FROM unnest(
+        CAST(:id AS varchar[]), CAST(:visit_id AS varchar[]), CAST(:item_id AS varchar[]),
+        CAST(CAST(:value AS text[]) AS json[]), CAST(:observation AS text[]), CAST(:edited_at AS timestamp[]),
+        CAST(:device_id AS varchar[]), CAST(:user_id AS integer[]), CAST(:decision AS varchar[]),
+        CAST(:received_at AS timestamp[]))
+    """
+)
+_PG_RESULTS = text(
+    """
+    INSERT INTO item_results
+        (visit_id, item_id, write_id, value, number_value, outcome, observation, edited_at, device_id, updated_at)
+    SELECT * FROM unnest(
+        CAST(:visit_id AS varchar[]), CAST(:item_id AS varchar[]), CAST(:write_id AS varchar[]),
+        CAST(CAST(:value AS text[]) AS json[]), CAST(:number_value AS float8[]), CAST(:outcome AS varchar[]),
+        CAST(:observation AS text[]), CAST(:edited_at AS timestamp[]), CAST(:device_id AS varchar[]),
+        CAST(:updated_at AS timestamp[]))
+    ON CONFLICT (visit_id, item_id) DO UPDATE SET
+        write_id = excluded.write_id, value = excluded.value, number_value = excluded.number_value,
+        outcome = excluded.outcome, observation = excluded.observation, edited_at = excluded.edited_at,
+        device_id = excluded.device_id, updated_at = excluded.updated_at
+    """
+)
+
+
+def _columns(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, list[Any]]:
+    """Rows as one list per column (JSON values serialised as SQLAlchemy's JSON type does)."""
+    columns = {name: [row[name] for row in rows] for name in names}
+    if "value" in columns:
+        columns["value"] = [json.dumps(v) for v in columns["value"]]
+    return columns
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _insert_history(rows: list[dict[str, Any]]) -> None:
+    """Append the batch's writes to the history in one statement."""
+    if _dialect() == "postgresql":
+        names = ("id", "visit_id", "item_id", "value", "observation", "edited_at", "device_id", "user_id")
+        db.session.execute(_PG_HISTORY, _columns(rows, (*names, "decision", "received_at")))
+    else:
+        # SQLite runs in process: executemany costs no round trips.
+        db.session.execute(insert(ResultWrite.__table__), rows)
+
+
+def _upsert_results(visit_id: str, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Write the values in force with one ``INSERT … ON CONFLICT (visit_id, item_id) DO UPDATE``."""
+    rows = [{**row, "visit_id": visit_id, "updated_at": now} for row in rows]
+    if _dialect() == "postgresql":
+        db.session.execute(_PG_RESULTS, _columns(rows, ("visit_id", "item_id", *_RESULT_COLUMNS, "updated_at")))
+        return
+    from sqlalchemy.dialects.sqlite import insert as upsert
+
+    table = ItemResult.__table__
+    statement = upsert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.visit_id, table.c.item_id],
+        set_={name: statement.excluded[name] for name in (*_RESULT_COLUMNS, "updated_at")},
+    )
+    db.session.execute(statement, rows)
+
+
+def _audit_results(
+    visit: Visit, history: list[dict[str, Any]], before: dict[str, Any], changed: dict[str, dict[str, Any]]
+) -> None:
+    """One audit entry for the batch: counts, and old and new values of each item it changed."""
+    from ..bureau import audit  # the audit log sits above the visit model it records
+
+    applied = sum(1 for row in history if row["decision"] == "applied")
+    old = {item_id: before[item_id] for item_id in changed if item_id in before}
+    new = {
+        "count": len(history),
+        "applied": applied,
+        "superseded": len(history) - applied,
+        "items": {item_id: {k: audit.jsonable(row[k]) for k in _AUDITED} for item_id, row in changed.items()},
+    }
+    old_json = {item_id: {k: audit.jsonable(v) for k, v in values.items()} for item_id, values in old.items()}
+    device = history[-1]["device_id"]
+    audit.record("item_result", visit.id, ("visit", visit.id), "sync", old_json or None, new, device=device)
+
+
+def _decision(write_id: str, item_id: str, decision: str, result: dict[str, Any] | None) -> dict[str, Any]:
+    outcome = result["outcome"] if result is not None and result["write_id"] == write_id else None
     return {"id": write_id, "item_id": item_id, "decision": decision, "outcome": outcome}
 
 
-def _apply_one(
-    user: User, visit: Visit, item: dict[str, Any], write: dict[str, Any], current: dict[str, ItemResult]
-) -> tuple[dict[str, Any], ResultWrite]:
-    edited_at = naive_utc(write["edited_at"])
-    result = current.get(item["id"])
-    stamp = WriteStamp(result.edited_at, result.write_id) if result else None
-    decision = decide(stamp, WriteStamp(edited_at, write["id"]))
-    record = ResultWrite(
-        id=write["id"],
-        visit_id=visit.id,
-        item_id=item["id"],
-        value=write["value"],
-        observation=write["observation"],
-        edited_at=edited_at,
-        device_id=write["device_id"],
-        user_id=user.id,
-        decision=decision,
-    )
-    db.session.add(record)
-    if decision == "applied":
-        if result is None:
-            result = ItemResult(visit_id=visit.id, item_id=item["id"])
-            db.session.add(result)
-            current[item["id"]] = result
-        result.write_id = write["id"]
-        result.value = write["value"]
-        result.number_value = number_of(write["value"])
-        result.outcome = evaluate(item["check"], write["value"])
-        result.observation = write["observation"]
-        result.edited_at = edited_at
-        result.device_id = write["device_id"]
-    return _decision(write["id"], item["id"], decision, result), record
-
-
-def _update_recording_times(visit: Visit) -> None:
-    first, last = db.session.execute(
-        select(func.min(ResultWrite.edited_at), func.max(ResultWrite.edited_at)).where(ResultWrite.visit_id == visit.id)
-    ).one()
-    visit.first_recorded_at, visit.last_recorded_at = first, last
+def _update_recording_times(visit: Visit, new_times: list[datetime], current: dict[str, dict[str, Any]]) -> None:
+    """First and last recording and the failed count, from the write itself (history only ever grows)."""
+    if new_times:
+        first, last = min(new_times), max(new_times)
+        if visit.first_recorded_at is None or first < visit.first_recorded_at:
+            visit.first_recorded_at = first
+        if visit.last_recorded_at is None or last > visit.last_recorded_at:
+            visit.last_recorded_at = last
     stamp_visit_day(visit)
-    failed = select(func.count()).where(ItemResult.visit_id == visit.id, ItemResult.outcome == "fail")
-    visit.failed_count = db.session.scalar(failed) or 0
+    failed = sum(1 for row in current.values() if row["outcome"] == "fail")
+    if visit.failed_count != failed:
+        visit.failed_count = failed
     if visit.state == "planned":
         visit.state = "in_progress"
 
@@ -248,32 +370,68 @@ def stamp_visit_day(visit: Visit) -> None:
     visit.visited_on = moment.date() if moment else visit.planned_on or (to_china(utcnow()) or utcnow()).date()
 
 
-def _stored_hashes(visit: Visit) -> list[str]:
-    return sorted(
-        db.session.scalars(select(Photo.sha256).where(Photo.visit_id == visit.id, Photo.deleted_at.is_(None)))
-    )
+_TALLY = "dudao.visit_tally"
+
+
+def _tally_cache() -> dict[str, dict[str, Any]]:
+    return db.session.info.setdefault(_TALLY, {})
+
+
+def _tally(visit: Visit) -> dict[str, Any]:
+    """The visit's stored result count and photo hashes, counted once per transaction and kept up to date
+    by the writes (a batch touching one visit many times does not count again)."""
+    cache = _tally_cache()
+    tally = cache.get(visit.id)
+    if tally is None:
+        results = db.session.scalar(select(func.count()).where(ItemResult.visit_id == visit.id)) or 0
+        hashes = sorted(
+            db.session.scalars(select(Photo.sha256).where(Photo.visit_id == visit.id, Photo.deleted_at.is_(None)))
+        )
+        tally = cache[visit.id] = {"results": results, "hashes": hashes}
+    return tally
+
+
+def forget_tally(visit_id: str) -> None:
+    """Count a visit again next time (its photos changed)."""
+    _tally_cache().pop(visit_id, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous: Any) -> None:
+    # A rolled-back entry (or savepoint) may have changed the counts it undid.
+    session.info.pop(_TALLY, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_end(session: Session, transaction: Any) -> None:
+    # Other requests may write once the database transaction has ended (savepoints keep the counts).
+    if transaction.parent is None:
+        session.info.pop(_TALLY, None)
 
 
 def refresh_completeness(visit: Visit) -> None:
     """A visit is fully received when every declared result and photo has arrived."""
     if visit.declared_result_count is None or visit.declared_photo_hashes is None:
-        visit.is_fully_received = False
-        return
-    result_count = db.session.scalar(select(func.count()).where(ItemResult.visit_id == visit.id)) or 0
-    missing = set(visit.declared_photo_hashes) - set(_stored_hashes(visit))
-    visit.is_fully_received = result_count >= visit.declared_result_count and not missing
+        complete = False
+    else:
+        tally = _tally(visit)
+        missing = set(visit.declared_photo_hashes) - set(tally["hashes"])
+        complete = tally["results"] >= visit.declared_result_count and not missing
+    if visit.is_fully_received != complete:
+        visit.is_fully_received = complete
 
 
 def receipt(visit: Visit) -> dict[str, Any]:
     """What the server holds for the visit: counts, photo hashes, completeness."""
-    hashes = _stored_hashes(visit)
+    tally = _tally(visit)
+    hashes = tally["hashes"]
     declared = visit.declared_photo_hashes
     return {
         "visit_id": visit.id,
         "state": visit.state,
-        "result_count": db.session.scalar(select(func.count()).where(ItemResult.visit_id == visit.id)) or 0,
+        "result_count": tally["results"],
         "photo_count": len(hashes),
-        "photo_hashes": hashes,
+        "photo_hashes": list(hashes),
         "declared_result_count": visit.declared_result_count,
         "declared_photo_count": len(declared) if declared is not None else None,
         "missing_photo_hashes": sorted(set(declared or []) - set(hashes)),

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from sync.images import ImageInfo, ImageRejected, inspect_image, make_thumbnail, strip_metadata
+from sync.images import DEFAULT_MAX_PIXELS, ImageInfo, ImageRejected, inspect_image
 from sync.storage import Storage, StorageError
 
 from ..auth.models import User
@@ -16,10 +16,14 @@ from ..errors import AppError
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import LOCKED_STATES, Photo, Visit
-from .operations import iso, naive_utc, refresh_completeness
+from .operations import forget_tally, iso, naive_utc, refresh_completeness
 
 #: Copies served to browsers live a few minutes only.
 URL_SECONDS = 300
+#: Seconds the phone waits before retrying when storage is unavailable.
+RETRY_AFTER = 30
+#: What an accepted format is stored as.
+CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 def storage() -> Storage:
@@ -40,25 +44,31 @@ def _keys(sha256: str) -> dict[str, str]:
 def put_verified_image(
     data: bytes, sha256: str, unavailable: str = "照片存储暂不可用，照片仍保存在手机上，稍后会自动重试。"
 ) -> tuple[ImageInfo, dict[str, str]]:
-    """Verify an uploaded image and store it durably: original, thumbnail, copy without GPS.
+    """Verify an uploaded image and store the original durably; its copies are made by a background job.
 
-    Raises AppError 422 for a file that is not an acceptable photo, 503 (``unavailable``) when storage fails.
+    The thumbnail, and the copy without metadata when the file carries any (a phone's resized copy
+    usually does not: then the original is served as it is), are made off the request path; until
+    they exist, media serving answers a placeholder. Raises AppError 422 for a file that is not an
+    acceptable photo (the pixel limit is checked from the header, before decoding), 503
+    (``unavailable``) when storage fails.
     """
+    from .. import jobs
+
+    max_pixels = current_app.config.get("IMAGE_MAX_PIXELS") or DEFAULT_MAX_PIXELS
     try:
-        info = inspect_image(data)
+        info = inspect_image(data, max_pixels=max_pixels)
     except ImageRejected as exc:
         raise AppError(422, exc.code, exc.message, {"file": [exc.message]}) from exc
     keys = _keys(sha256)
+    if not info.has_metadata:
+        keys["public_key"] = keys["original_key"]
     try:
-        target = storage()
-        target.put(
-            keys["original_key"], data, "image/jpeg" if info.format == "JPEG" else f"image/{info.format.lower()}"
-        )
-        target.put(keys["thumb_key"], make_thumbnail(data), "image/jpeg")
-        target.put(keys["public_key"], strip_metadata(data), "image/jpeg")
+        storage().put(keys["original_key"], data, CONTENT_TYPES[info.format])
     except StorageError as exc:
         current_app.logger.warning("photo storage failed: %s", exc)
-        raise AppError(503, "storage_unavailable", unavailable) from exc
+        raise AppError(503, "storage_unavailable", unavailable, retry_after=RETRY_AFTER) from exc
+    public = keys["public_key"] if info.has_metadata else None
+    jobs.enqueue(jobs.derive_photo, keys["original_key"], keys["thumb_key"], public)
     return info, keys
 
 
@@ -92,6 +102,7 @@ def store_photo(user: User, visit: Visit, photo_id: str, data: bytes, meta: dict
         duplicate.deleted_at = None
         duplicate.caption = meta["caption"]
         db.session.flush()
+        forget_tally(visit.id)
         refresh_completeness(visit)
         return duplicate, False
     photo = Photo(
@@ -117,6 +128,7 @@ def store_photo(user: User, visit: Visit, photo_id: str, data: bytes, meta: dict
     )
     db.session.add(photo)
     db.session.flush()
+    forget_tally(visit.id)
     refresh_completeness(visit)
     return photo, True
 
@@ -135,6 +147,7 @@ def delete_photo(visit: Visit, photo_id: str) -> None:
         raise AppError(409, f"visit_{visit.state}", LOCKED_STATES[visit.state] + "，不能删除照片。")
     photo.deleted_at = utcnow()
     db.session.flush()
+    forget_tally(visit.id)
     refresh_completeness(visit)
 
 

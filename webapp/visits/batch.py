@@ -1,0 +1,130 @@
+"""``POST /api/v1/sync``: many writes of the phone's outbox in one request and one transaction.
+
+Each entry is exactly one single-entry write endpoint (same body, same
+validation, same exactly-once and last-write-wins rules), applied in order in
+its own savepoint: a rejected entry answers its own status and undoes only
+itself. A failure of the request itself (database gone, a lost race retried
+once) answers 5xx and writes nothing, so the phone retries the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from flask_login import current_user
+from marshmallow import Schema, fields, validate
+
+from ..auth.policy import roles_required
+from ..errors import AppError, error_body
+from ..extensions import csrf, db
+from ..lessons.api import activity_put_entry
+from .api import check_csrf_header, committed, load, results_post_entry, visit_put_entry
+
+bp = Blueprint("sync_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # the CSRF token comes in the X-CSRFToken header, checked below
+bp.before_request(check_csrf_header)
+
+#: Largest batch, in entries and in bytes (the phone splits its outbox to fit).
+MAX_ENTRIES = 500
+MAX_BYTES = 8 * 1024 * 1024
+
+Handler = Callable[[str, Any], tuple[dict[str, Any], int]]
+#: Entry kind → (role that may send it, the single-entry write it is).
+KINDS: dict[str, tuple[str, Handler]] = {
+    "visit_put": ("inspector", visit_put_entry),
+    "results_post": ("inspector", results_post_entry),
+    "activity_put": ("researcher", activity_put_entry),
+}
+
+
+class EntrySchema(Schema):
+    """One outbox entry."""
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    kind = fields.String(required=True, validate=validate.OneOf(list(KINDS)))
+    target = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    body = fields.Raw(required=True)
+
+
+class BatchSchema(Schema):
+    """POST /api/v1/sync: the outbox entries, applied in order."""
+
+    entries = fields.List(fields.Nested(EntrySchema), required=True, validate=validate.Length(min=1, max=MAX_ENTRIES))
+
+
+@bp.route("/sync", methods=["POST"])
+@roles_required("inspector", "researcher")
+def sync_batch() -> Response:
+    """Apply a batch of outbox entries; answer each entry's status and body, and the visits' receipts."""
+    if (request.content_length or 0) > MAX_BYTES:
+        raise AppError(413, "batch_too_large", "一次同步的数据太多，请分批上传。")
+    data = load(BatchSchema(), request.get_json(silent=True))
+    return jsonify(committed(lambda: apply_batch(data["entries"])))
+
+
+def apply_batch(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply each entry in its own savepoint; one audit entry for the batch."""
+    from ..bureau import audit
+
+    _begin_for_savepoints()
+    answers = []
+    receipts: dict[str, Any] = {}
+    for entry in entries:
+        status, body = _apply_entry(entry)
+        answers.append({"id": entry["id"], "status": status, "body": body})
+        if status < 300 and entry["kind"] in ("visit_put", "results_post"):
+            # Entries apply in order and each touches one visit: its last answer's receipt is the final one.
+            receipts[entry["target"]] = body["receipt"]
+    statuses = Counter("ok" if a["status"] < 300 else "rejected" for a in answers)
+    audit.record(
+        "sync_batch",
+        current_user.id,
+        ("user", current_user.id),
+        "batch",
+        None,
+        {
+            "entries": len(entries),
+            "ok": statuses["ok"],
+            "rejected": statuses["rejected"],
+            "kinds": dict(Counter(e["kind"] for e in entries)),
+        },
+    )
+    return {"entries": answers, "receipts": receipts}
+
+
+def _begin_for_savepoints() -> None:
+    """Make sure a real transaction is open before the first savepoint.
+
+    Python's sqlite3 module opens its transaction only before a data change; a
+    SAVEPOINT outside one starts its own, and releasing it would commit the
+    entry on its own. An explicit BEGIN keeps every entry in the batch's
+    transaction. (PostgreSQL's driver always has begun.)
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _apply_entry(entry: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    role, handler = KINDS[entry["kind"]]
+    if current_user.role != role:
+        return 403, error_body("forbidden", "您没有权限进行此操作。")
+    savepoint = db.session.begin_nested()
+    try:
+        body, status = handler(entry["target"], entry["body"])
+    except AppError as exc:
+        savepoint.rollback()
+        return exc.status, error_body(exc.code, exc.message, exc.fields)
+    except BaseException:
+        # A lost race or the database failing: the whole batch rolls back (``committed`` decides).
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    savepoint.commit()
+    return status, body
