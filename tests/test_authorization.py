@@ -161,6 +161,20 @@ CASES = [
     Case("bureau.index", "GET", "/bureau/", BUREAU_ONLY),
     Case("bureau.visits", "GET", "/bureau/visits", BUREAU_ONLY),
     Case("bureau.visit", "GET", "/bureau/visits/{visit}", BUREAU_ONLY),
+    # Report PDFs through the job queue (another county's visit: 404 for its reviewer; an unknown token: 404).
+    Case(
+        "report_jobs.start",
+        "POST",
+        "/bureau/visits/{foreign_visit}/report-jobs",
+        {**BUREAU_ONLY, "reviewer": 404, "admin": 202},
+    ),
+    Case("report_jobs.status", "GET", "/bureau/reports/" + "0" * 32, {**BUREAU_ONLY, "reviewer": 404, "admin": 404}),
+    Case(
+        "report_jobs.download",
+        "GET",
+        "/bureau/reports/" + "0" * 32 + "/report.pdf",
+        {**BUREAU_ONLY, "reviewer": 404, "admin": 404},
+    ),
     Case("bureau.visit", "GET", "/bureau/visits/{foreign_visit}", {**BUREAU_ONLY, "reviewer": 404}),
     Case(
         "bureau.review",

@@ -95,7 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from . import compression, errors, guard, templating
+    from . import compression, errors, guard, headers, templating
     from .auth import login as auth_login
     from .auth import throttle
     from .auth.admin import bp as users_bp
@@ -118,6 +118,7 @@ def _register(app: Flask) -> None:
     errors.init(app)
     templating.init(app)
     compression.init(app)
+    headers.init(app)
     for blueprint in (
         auth_bp,
         users_bp,

@@ -24,12 +24,16 @@ TIMEOUT_SECONDS = 60
 
 
 def inline_src(key: str) -> str:
-    """A ``data:`` URI of a stored JPEG, so the PDF needs no signed URL or network."""
+    """A ``data:`` URI of a stored photo, so the PDF needs no signed URL or network.
+
+    A copy still being made by its job is left out (empty), like a missing one.
+    """
     try:
         data = storage().get(key)
     except StorageError:
         return ""
-    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+    kind = "png" if data.startswith(b"\x89PNG") else "webp" if data[8:12] == b"WEBP" else "jpeg"
+    return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")
 
 
 def chromium_path() -> str | None:

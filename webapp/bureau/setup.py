@@ -41,11 +41,12 @@ def init(app: Flask) -> None:
     from . import audit
     from .compliance_routes import bp as compliance_bp
     from .export_routes import bp as exports_bp
+    from .report_jobs import bp as report_jobs_bp
     from .review_routes import bp as bureau_bp
     from .task_routes import bp as rectification_bp
 
     audit.init(app)
-    for blueprint in (bureau_bp, compliance_bp, rectification_bp, exports_bp):
+    for blueprint in (bureau_bp, compliance_bp, rectification_bp, exports_bp, report_jobs_bp):
         app.register_blueprint(blueprint)
     app.add_template_filter(chinese_date, "cn_date")
     app.add_template_filter(chinese_datetime, "cn_datetime")

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 
 from ..auth.policy import roles_required
+from ..conditional import json_with_etag
 from ..errors import AppError
 from ..extensions import csrf, db
 from ..visits.api import _check_uuid, check_csrf_header, committed, load
@@ -33,7 +34,7 @@ def bundle() -> Response:
     """Everything the phone needs to log activities offline and show the 教研员's progress."""
     if current_user.county_id is None:
         raise AppError(403, "no_county", "您的账号未归属县区。")
-    return jsonify(researcher_bundle(current_user))
+    return json_with_etag(researcher_bundle(current_user))
 
 
 def activity_put_entry(activity_id: str, payload: Any) -> tuple[dict[str, Any], int]:

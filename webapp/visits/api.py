@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from wtforms.validators import ValidationError as WTFValidationError
 
 from ..auth.policy import roles_required, school_or_403, visible_schools
+from ..conditional import json_with_etag, without_server_time
 from ..errors import AppError
 from ..extensions import csrf, db
 from ..timeutil import utcnow
@@ -149,7 +150,7 @@ def plan() -> tuple[Response, int]:
 def bundle(visit_id: str) -> Response:
     """Everything the phone needs to record the visit offline."""
     visit = visit_for_inspector(current_user, visit_id)
-    return jsonify(visit_bundle(visit))
+    return json_with_etag(visit_bundle(visit), without_server_time)
 
 
 @bp.route("/schools/<int:school_id>/bundle")
