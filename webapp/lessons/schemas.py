@@ -6,9 +6,9 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from checklists.vocabulary import ACTIVITY_FORMS, ACTIVITY_KINDS, GRADES, SUBJECTS
+from checklists.vocabulary import ACTIVITY_FORMS, ACTIVITY_KINDS, GRADES, LESSON_KINDS, SUBJECTS
 
-from ..visits.schemas import DEVICE, ROW_ID, UUID
+from ..visits.schemas import DEVICE, ROW_ID, UUID, JsonBoolean, JsonInteger, attach_schema
 
 TEXT = validate.Length(max=2000)
 
@@ -17,8 +17,13 @@ def _code_or_blank(vocabulary: dict[str, str]) -> validate.OneOf:
     return validate.OneOf(["", *vocabulary], error="取值无效。")
 
 
-class ActivityWriteSchema(Schema):
-    """PUT /api/v1/activities/{id}: the whole record as edited on the phone (one write)."""
+def _chosen(vocabulary: dict[str, str], blank: str) -> list[validate.Validator]:
+    """A code that must be given: blank says ``blank``, anything else not in ``vocabulary`` is invalid."""
+    return [validate.Length(min=1, error=blank), validate.OneOf(list(vocabulary), error="取值无效。")]
+
+
+class _ActivityWriteBase(Schema):
+    """The fields every kind of record has (one write of the whole record as edited on the phone)."""
 
     class Meta:
         unknown = EXCLUDE
@@ -26,21 +31,20 @@ class ActivityWriteSchema(Schema):
     write_id = fields.String(required=True, validate=UUID)
     edited_at = fields.AwareDateTime(required=True)
     device_id = fields.String(load_default="", validate=DEVICE)
-    is_deleted = fields.Boolean(load_default=False)
-    kind = fields.String(required=True, validate=validate.OneOf(list(ACTIVITY_KINDS), error="活动类别无效。"))
+    is_deleted = JsonBoolean(load_default=False)
     form = fields.String(load_default="", validate=validate.Length(max=24))
     occurred_on = fields.Date(required=True)
-    school_id = fields.Integer(load_default=None, allow_none=True, validate=ROW_ID)
+    school_id = JsonInteger(load_default=None, allow_none=True, validate=ROW_ID)
     grade = fields.String(load_default="", validate=_code_or_blank(GRADES))
     class_name = fields.String(load_default="", validate=validate.Length(max=32))
     subject = fields.String(load_default="", validate=_code_or_blank(SUBJECTS))
-    teacher_id = fields.Integer(load_default=None, allow_none=True, validate=ROW_ID)
+    teacher_id = JsonInteger(load_default=None, allow_none=True, validate=ROW_ID)
     teacher_name = fields.String(load_default="", validate=validate.Length(max=64))
     topic = fields.String(load_default="", validate=validate.Length(max=200))
-    participants = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100000))
+    participants = JsonInteger(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100000))
     scores = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=32)),
-        values=fields.Integer(validate=validate.Range(min=0, max=100)),
+        values=JsonInteger(validate=validate.Range(min=0, max=100)),
         load_default=dict,
     )
     strengths = fields.String(load_default="", validate=TEXT)
@@ -53,6 +57,53 @@ class ActivityWriteSchema(Schema):
         kind, form = data.get("kind"), data.get("form", "")
         if kind in ACTIVITY_FORMS and form and form not in ACTIVITY_FORMS[kind]:
             raise ValidationError({"form": ["形式与活动类别不符。"]})
+
+
+class LessonWriteSchema(_ActivityWriteBase):
+    """A lesson observed (听评课): at a school, of a subject and grade."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(sorted(LESSON_KINDS), error="活动类别无效。"))
+    school_id = JsonInteger(
+        required=True,
+        validate=ROW_ID,
+        error_messages={"required": "听评课必须选择学校。", "null": "听评课必须选择学校。"},
+    )
+    subject = fields.String(
+        required=True, validate=_chosen(SUBJECTS, "请选择学科。"), error_messages={"required": "请选择学科。"}
+    )
+    grade = fields.String(
+        required=True, validate=_chosen(GRADES, "请选择年级。"), error_messages={"required": "请选择年级。"}
+    )
+
+
+class SessionWriteSchema(_ActivityWriteBase):
+    """Any other activity (教研指导, 工作室, 主题教研, 校长论坛): it has a topic."""
+
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf([k for k in ACTIVITY_KINDS if k not in LESSON_KINDS], error="活动类别无效。"),
+    )
+    topic = fields.String(
+        required=True,
+        validate=[validate.Length(max=200), validate.Regexp(r"\s*\S", error="请填写活动主题。")],
+        error_messages={"required": "请填写活动主题。"},
+    )
+
+
+class ActivityWriteSchema(Schema):
+    """PUT /api/v1/activities/{id}: the whole record as edited on the phone (one write), by its kind.
+
+    What a record needs depends on its kind, and the document says so (``oneOf`` the variants): a lesson
+    its school, subject and grade, any other activity its topic.
+    """
+
+    variants = (LessonWriteSchema, SessionWriteSchema)
+
+    def load(self, data: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Load ``data`` with the variant of its ``kind`` (an unknown kind fails as a session's would)."""
+        kind = data.get("kind") if isinstance(data, dict) else None
+        variant = LessonWriteSchema if isinstance(kind, str) and kind in LESSON_KINDS else SessionWriteSchema
+        return variant().load(data, **kwargs)
 
 
 class ActivityPhotoMetaSchema(Schema):
@@ -74,6 +125,9 @@ class ActivityPhotoMetaSchema(Schema):
     device_id = fields.String(load_default="", validate=DEVICE)
 
 
+ActivityPhotoAttachSchema = attach_schema(ActivityPhotoMetaSchema, "ActivityPhotoAttachSchema")
+
+
 # --- responses (documented in OpenAPI) ---------------------------------------
 
 
@@ -82,7 +136,7 @@ class ActivityReceiptSchema(Schema):
 
     activity_id = fields.String(required=True)
     write_id = fields.String(required=True)
-    is_deleted = fields.Boolean(required=True)
+    is_deleted = JsonBoolean(required=True)
     photo_hashes = fields.List(fields.String(), required=True)
     is_locked = fields.Boolean(required=True)
 
