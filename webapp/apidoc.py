@@ -40,7 +40,8 @@ ERRORS: dict[int, str] = {
 }
 #: Statuses that carry ``Retry-After``.
 RETRY = (429, 503)
-#: What the edge may answer on any request: the input guard (400, 413, 422), sign-in and roles, throttling.
+#: What any request may be answered: 400 (the input guard on the URL, CSRF), 401 and 403 (sign-in, roles), 429
+#: (throttling, here or by a proxy in front; the phone waits Retry-After). Bodies add 413 and 422 per operation.
 COMMON = (400, 401, 403, 429)
 UUID_PARAMETER = {"type": "string", "format": "uuid"}
 #: Path segments by name (a segment not named here fails the build: say what it is).
