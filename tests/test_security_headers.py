@@ -83,7 +83,7 @@ def test_presigned_photo_origin_is_allowed_for_images(make_app):
 def test_pages_run_under_the_policy_without_violations(browser, live_server, client, factory):
     world = make_world(factory)
     login(client, world.reviewer)
-    context = browser.new_context(**PHONE)
+    context = browser.new_context(**{**PHONE, "bypass_csp": False})
     context.add_cookies([{"name": "session", "value": client.get_cookie("session").value, "url": live_server}])
     page = context.new_page()
     violations: list[str] = []
@@ -97,6 +97,13 @@ def test_pages_run_under_the_policy_without_violations(browser, live_server, cli
         page.evaluate("window.print = () => { window.printed = true; }")
         page.click("[data-print]")
         assert page.evaluate("window.printed") is True
+        # The offline app (ES modules, service worker) under the policy, as an inspector.
+        login(client, world.inspector)
+        context.clear_cookies()
+        context.add_cookies([{"name": "session", "value": client.get_cookie("session").value, "url": live_server}])
+        page.goto(live_server + "/inspect/")
+        page.wait_for_selector("#loading", state="detached")
+        assert page.evaluate("navigator.serviceWorker.ready.then(() => true)") is True
     finally:
         context.close()
     assert not violations, violations

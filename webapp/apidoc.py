@@ -44,6 +44,9 @@ RETRY = (429, 503)
 #: (throttling, here or by a proxy in front; the phone waits Retry-After). Bodies add 413 and 422 per operation.
 COMMON = (400, 401, 403, 429)
 UUID_PARAMETER = {"type": "string", "format": "uuid"}
+#: What webapp/guard.py refuses in any text, as a JSON Schema pattern (C0 but tab/LF/CR, DEL, C1): free text fields
+#: of request bodies carry it, so the document says what the edge refuses.
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
 #: Path segments by name (a segment not named here fails the build: say what it is).
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "visit_id": UUID_PARAMETER,
@@ -207,7 +210,40 @@ def build(app: Flask) -> dict[str, Any]:
             paths.setdefault(_path(rule), {})[method.lower()] = item
     for path, operations in paths.items():
         api.path(path, operations=operations)
-    return api.to_dict()
+    document = api.to_dict()
+    _describe_text_rule(document)
+    return document
+
+
+def _text_rule(schema: dict[str, Any], components: dict[str, Any], seen: set[str]) -> None:
+    """Give every free text field (a string without enum, pattern or format) under ``schema`` the text pattern."""
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        name = ref.rsplit("/", 1)[1]
+        if name not in seen:
+            seen.add(name)
+            _text_rule(components[name], components, seen)
+        return
+    for key in ("allOf", "oneOf", "anyOf"):
+        for part in schema.get(key, []):
+            _text_rule(part, components, seen)
+    if schema.get("type") == "string" and not {"enum", "pattern", "format"} & set(schema):
+        schema["pattern"] = TEXT_PATTERN
+    for part in schema.get("properties", {}).values():
+        _text_rule(part, components, seen)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            _text_rule(schema[key], components, seen)
+
+
+def _describe_text_rule(document: dict[str, Any]) -> None:
+    """The text rule on every request body (answers are not constrained: the server wrote them)."""
+    components = document.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+    for operations in document["paths"].values():
+        for item in operations.values():
+            for media in item.get("requestBody", {}).get("content", {}).values():
+                _text_rule(media["schema"], components, seen)
 
 
 @bp.route("/api/openapi.json")

@@ -77,11 +77,13 @@ class LessonWriteSchema(_ActivityWriteBase):
 
 
 class SessionWriteSchema(_ActivityWriteBase):
-    """Any other activity (教研指导, 工作室, 主题教研, 校长论坛): it has a topic."""
+    """Any other activity (工作室, 主题教研, 校长论坛): it has a topic."""
 
     kind = fields.String(
         required=True,
-        validate=validate.OneOf([k for k in ACTIVITY_KINDS if k not in LESSON_KINDS], error="活动类别无效。"),
+        validate=validate.OneOf(
+            [k for k in ACTIVITY_KINDS if k not in LESSON_KINDS and k != "guidance"], error="活动类别无效。"
+        ),
     )
     topic = fields.String(
         required=True,
@@ -90,19 +92,34 @@ class SessionWriteSchema(_ActivityWriteBase):
     )
 
 
+class GuidanceWriteSchema(SessionWriteSchema):
+    """A 教研指导 session: a topic, at a school."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(["guidance"], error="活动类别无效。"))
+    school_id = JsonInteger(
+        required=True,
+        validate=ROW_ID,
+        error_messages={"required": "教研指导必须选择学校。", "null": "教研指导必须选择学校。"},
+    )
+
+
 class ActivityWriteSchema(Schema):
     """PUT /api/v1/activities/{id}: the whole record as edited on the phone (one write), by its kind.
 
     What a record needs depends on its kind, and the document says so (``oneOf`` the variants): a lesson
-    its school, subject and grade, any other activity its topic.
+    its school, subject and grade, a 教研指导 its topic and school, any other activity its topic.
     """
 
-    variants = (LessonWriteSchema, SessionWriteSchema)
+    variants = (LessonWriteSchema, GuidanceWriteSchema, SessionWriteSchema)
 
     def load(self, data: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """Load ``data`` with the variant of its ``kind`` (an unknown kind fails as a session's would)."""
         kind = data.get("kind") if isinstance(data, dict) else None
-        variant = LessonWriteSchema if isinstance(kind, str) and kind in LESSON_KINDS else SessionWriteSchema
+        variant = SessionWriteSchema
+        if isinstance(kind, str) and kind in LESSON_KINDS:
+            variant = LessonWriteSchema
+        elif kind == "guidance":
+            variant = GuidanceWriteSchema
         return variant().load(data, **kwargs)
 
 
