@@ -96,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _register(app: Flask) -> None:
     from . import compression, errors, guard, headers, templating
+    from .apidoc import bp as openapi_bp
     from .auth import login as auth_login
     from .auth import throttle
     from .auth.admin import bp as users_bp
@@ -113,7 +114,6 @@ def _register(app: Flask) -> None:
     from .visits.api import bp as api_bp
     from .visits.batch import bp as sync_bp
     from .visits.media import bp as media_bp
-    from .visits.openapi import bp as openapi_bp
     from .visits.routes import bp as visits_bp
     from .visits.uploads import bp as uploads_bp
 

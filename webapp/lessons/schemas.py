@@ -8,26 +8,22 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 
 from checklists.vocabulary import ACTIVITY_FORMS, ACTIVITY_KINDS, GRADES, LESSON_KINDS, SUBJECTS
 
-from ..visits.schemas import DEVICE, ROW_ID, UUID
+from ..visits.schemas import DEVICE, ROW_ID, UUID, JsonBoolean, JsonInteger, attach_schema
 
 TEXT = validate.Length(max=2000)
-
-
-class JsonBoolean(fields.Boolean):
-    """A JSON ``true``/``false`` only (marshmallow's Boolean also takes 0, 1, "yes" …, which the document forbids)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
 
 
 def _code_or_blank(vocabulary: dict[str, str]) -> validate.OneOf:
     return validate.OneOf(["", *vocabulary], error="取值无效。")
 
 
-class ActivityWriteSchema(Schema):
-    """PUT /api/v1/activities/{id}: the whole record as edited on the phone (one write)."""
+def _chosen(vocabulary: dict[str, str], blank: str) -> list[validate.Validator]:
+    """A code that must be given: blank says ``blank``, anything else not in ``vocabulary`` is invalid."""
+    return [validate.Length(min=1, error=blank), validate.OneOf(list(vocabulary), error="取值无效。")]
+
+
+class _ActivityWriteBase(Schema):
+    """The fields every kind of record has (one write of the whole record as edited on the phone)."""
 
     class Meta:
         unknown = EXCLUDE
@@ -36,22 +32,19 @@ class ActivityWriteSchema(Schema):
     edited_at = fields.AwareDateTime(required=True)
     device_id = fields.String(load_default="", validate=DEVICE)
     is_deleted = JsonBoolean(load_default=False)
-    kind = fields.String(required=True, validate=validate.OneOf(list(ACTIVITY_KINDS), error="活动类别无效。"))
     form = fields.String(load_default="", validate=validate.Length(max=24))
     occurred_on = fields.Date(required=True)
-    school_id = fields.Integer(strict=True, load_default=None, allow_none=True, validate=ROW_ID)
+    school_id = JsonInteger(load_default=None, allow_none=True, validate=ROW_ID)
     grade = fields.String(load_default="", validate=_code_or_blank(GRADES))
     class_name = fields.String(load_default="", validate=validate.Length(max=32))
     subject = fields.String(load_default="", validate=_code_or_blank(SUBJECTS))
-    teacher_id = fields.Integer(strict=True, load_default=None, allow_none=True, validate=ROW_ID)
+    teacher_id = JsonInteger(load_default=None, allow_none=True, validate=ROW_ID)
     teacher_name = fields.String(load_default="", validate=validate.Length(max=64))
     topic = fields.String(load_default="", validate=validate.Length(max=200))
-    participants = fields.Integer(
-        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0, max=100000)
-    )
+    participants = JsonInteger(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100000))
     scores = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=32)),
-        values=fields.Integer(strict=True, validate=validate.Range(min=0, max=100)),
+        values=JsonInteger(validate=validate.Range(min=0, max=100)),
         load_default=dict,
     )
     strengths = fields.String(load_default="", validate=TEXT)
@@ -66,72 +59,68 @@ class ActivityWriteSchema(Schema):
             raise ValidationError({"form": ["形式与活动类别不符。"]})
 
 
-NOT_BLANK = validate.Regexp(r"\S", error="请填写活动主题。")
-
-
-class LessonWriteSchema(ActivityWriteSchema):
-    """A 听评课 record: a school, a subject and a grade are required (the document says so too)."""
+class LessonWriteSchema(_ActivityWriteBase):
+    """A lesson observed (听评课): at a school, of a subject and grade."""
 
     kind = fields.String(required=True, validate=validate.OneOf(sorted(LESSON_KINDS), error="活动类别无效。"))
-    school_id = fields.Integer(
-        strict=True,
+    school_id = JsonInteger(
         required=True,
         validate=ROW_ID,
         error_messages={"required": "听评课必须选择学校。", "null": "听评课必须选择学校。"},
     )
     subject = fields.String(
-        required=True,
-        validate=[validate.Length(min=1, error="请选择学科。"), validate.OneOf(list(SUBJECTS), error="取值无效。")],
-        error_messages={"required": "请选择学科。"},
+        required=True, validate=_chosen(SUBJECTS, "请选择学科。"), error_messages={"required": "请选择学科。"}
     )
     grade = fields.String(
-        required=True,
-        validate=[validate.Length(min=1, error="请选择年级。"), validate.OneOf(list(GRADES), error="取值无效。")],
-        error_messages={"required": "请选择年级。"},
+        required=True, validate=_chosen(GRADES, "请选择年级。"), error_messages={"required": "请选择年级。"}
     )
 
 
-class SessionWriteSchema(ActivityWriteSchema):
-    """Any other activity (教研指导, 工作室活动 …): a topic is required."""
+class SessionWriteSchema(_ActivityWriteBase):
+    """Any other activity (工作室, 主题教研, 校长论坛): it has a topic."""
 
     kind = fields.String(
         required=True,
-        validate=validate.OneOf(sorted(set(ACTIVITY_KINDS) - LESSON_KINDS - {"guidance"}), error="活动类别无效。"),
+        validate=validate.OneOf(
+            [k for k in ACTIVITY_KINDS if k not in LESSON_KINDS and k != "guidance"], error="活动类别无效。"
+        ),
     )
     topic = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=200, error="请填写活动主题。"), NOT_BLANK],
+        validate=[validate.Length(max=200), validate.Regexp(r"\s*\S", error="请填写活动主题。")],
         error_messages={"required": "请填写活动主题。"},
     )
 
 
 class GuidanceWriteSchema(SessionWriteSchema):
-    """A 教研指导 session: a topic and a school."""
+    """A 教研指导 session: a topic, at a school."""
 
     kind = fields.String(required=True, validate=validate.OneOf(["guidance"], error="活动类别无效。"))
-    school_id = fields.Integer(
-        strict=True,
+    school_id = JsonInteger(
         required=True,
         validate=ROW_ID,
         error_messages={"required": "教研指导必须选择学校。", "null": "教研指导必须选择学校。"},
     )
 
 
-#: The schema of each kind of record, as validated at the edge and described in /api/openapi.json.
-WRITE_SCHEMAS: dict[str, type[ActivityWriteSchema]] = {
-    kind: LessonWriteSchema
-    if kind in LESSON_KINDS
-    else GuidanceWriteSchema
-    if kind == "guidance"
-    else SessionWriteSchema
-    for kind in ACTIVITY_KINDS
-}
+class ActivityWriteSchema(Schema):
+    """PUT /api/v1/activities/{id}: the whole record as edited on the phone (one write), by its kind.
 
+    What a record needs depends on its kind, and the document says so (``oneOf`` the variants): a lesson
+    its school, subject and grade, a 教研指导 its topic and school, any other activity its topic.
+    """
 
-def write_schema_for(body: Any) -> ActivityWriteSchema:
-    """The schema for a PUT body, chosen by its ``kind`` (an unknown kind gets the general one, which refuses it)."""
-    kind = body.get("kind") if isinstance(body, dict) else None
-    return WRITE_SCHEMAS.get(kind, ActivityWriteSchema)() if isinstance(kind, str) else ActivityWriteSchema()
+    variants = (LessonWriteSchema, GuidanceWriteSchema, SessionWriteSchema)
+
+    def load(self, data: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Load ``data`` with the variant of its ``kind`` (an unknown kind fails as a session's would)."""
+        kind = data.get("kind") if isinstance(data, dict) else None
+        variant = SessionWriteSchema
+        if isinstance(kind, str) and kind in LESSON_KINDS:
+            variant = LessonWriteSchema
+        elif kind == "guidance":
+            variant = GuidanceWriteSchema
+        return variant().load(data, **kwargs)
 
 
 class ActivityPhotoMetaSchema(Schema):
@@ -153,6 +142,9 @@ class ActivityPhotoMetaSchema(Schema):
     device_id = fields.String(load_default="", validate=DEVICE)
 
 
+ActivityPhotoAttachSchema = attach_schema(ActivityPhotoMetaSchema, "ActivityPhotoAttachSchema")
+
+
 # --- responses (documented in OpenAPI) ---------------------------------------
 
 
@@ -161,7 +153,7 @@ class ActivityReceiptSchema(Schema):
 
     activity_id = fields.String(required=True)
     write_id = fields.String(required=True)
-    is_deleted = fields.Boolean(required=True)
+    is_deleted = JsonBoolean(required=True)
     photo_hashes = fields.List(fields.String(), required=True)
     is_locked = fields.Boolean(required=True)
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..apidoc import operation
 from ..auth.policy import roles_required
 from ..bureau.access import task_for
 from ..bureau.models import TaskUpdate
@@ -20,6 +21,7 @@ from ..notices.events import task_changed
 from ..timeutil import utcnow
 from ..visits.api import check_csrf_header, committed
 from ..visits.operations import iso
+from .schemas import ProgressAnswerSchema, SchoolPhoneBundleSchema
 from .tasks_view import school_tasks, task_as_dict
 
 bp = Blueprint("school_api", __name__, url_prefix="/api/v1", template_folder="templates")
@@ -28,6 +30,7 @@ bp.before_request(check_csrf_header)
 
 
 @bp.route("/school/bundle")
+@operation({200: SchoolPhoneBundleSchema}, (404,))
 @roles_required("school")
 def bundle() -> Response:
     """The school and its tasks (findings, deadlines, history), for the phone to keep offline."""
@@ -68,6 +71,12 @@ def progress_entry(task_id: int, client_id: str) -> tuple[dict[str, Any], int]:
 
 
 @bp.route("/tasks/<int:task_id>/progress/<client_id>", methods=["PUT"])
+@operation(
+    {200: ProgressAnswerSchema, 201: ProgressAnswerSchema},
+    (404, 409, 413, 422, 503),
+    form=ProgressSchema,
+    files=("photos",),
+)
 @roles_required("school", "inspector")
 def put_progress(task_id: int, client_id: str) -> tuple[Response, int]:
     """整改进展 (optionally 申请销号) with photos, multipart: ``note``, ``request_closure``, ``photos``."""

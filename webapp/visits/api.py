@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from wtforms.validators import ValidationError as WTFValidationError
 
+from ..apidoc import operation
 from ..auth.policy import roles_required, school_or_403, visible_schools
 from ..conditional import json_with_etag, without_server_time
 from ..errors import AppError
@@ -36,11 +37,29 @@ from .operations import (
     visit_as_dict,
     visit_for_inspector,
 )
-from .schemas import PhotoMetaSchema, PlanSchema, ResultBatchSchema, VisitUpsertSchema
+from .schemas import (
+    BundleSchema,
+    MeSchema,
+    PhotoAttachSchema,
+    PhotoMetaSchema,
+    PhotoResponseSchema,
+    PlannedSchema,
+    PlanSchema,
+    ReceiptOnlySchema,
+    ResultBatchResponseSchema,
+    ResultBatchSchema,
+    SchoolBundleQuerySchema,
+    SchoolBundleSchema,
+    VisitListSchema,
+    VisitResponseSchema,
+    VisitUpsertSchema,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # checked below from the header only: the API never takes the token from a form
 T = TypeVar("T")
+#: What a bundle GET takes besides its path: the ETag the phone holds (304 if unchanged).
+IF_NONE_MATCH = {"If-None-Match": {"required": False, "schema": {"type": "string"}}}
 
 
 @bp.before_request
@@ -103,6 +122,7 @@ def committed(action: Callable[[], T]) -> T:
 
 
 @bp.route("/me")
+@operation({200: MeSchema})
 @login_required
 def me() -> Response:
     """Who is signed in, a CSRF token for writes, and the server's clock."""
@@ -121,6 +141,7 @@ def me() -> Response:
 
 
 @bp.route("/visits")
+@operation({200: VisitListSchema})
 @roles_required("inspector")
 def list_visits() -> Response:
     """The inspector's visits, newest first, and the schools they may visit."""
@@ -137,6 +158,7 @@ def list_visits() -> Response:
 
 
 @bp.route("/visits", methods=["POST"])
+@operation({201: PlannedSchema}, (404, 413, 422, 503), body=PlanSchema)
 @roles_required("inspector")
 def plan() -> tuple[Response, int]:
     """Plan a visit to one of the inspector's schools."""
@@ -146,6 +168,7 @@ def plan() -> tuple[Response, int]:
 
 
 @bp.route("/visits/<visit_id>/bundle")
+@operation({200: BundleSchema}, (404,), headers=IF_NONE_MATCH, not_modified=True)
 @roles_required("inspector")
 def bundle(visit_id: str) -> Response:
     """Everything the phone needs to record the visit offline."""
@@ -154,11 +177,12 @@ def bundle(visit_id: str) -> Response:
 
 
 @bp.route("/schools/<int:school_id>/bundle")
+@operation({200: SchoolBundleSchema}, (404, 422, 503), query=SchoolBundleQuerySchema)
 @roles_required("inspector")
 def school_bundle_view(school_id: int) -> Response:
     """A school and its current checklist version, for unplanned visits started offline."""
     school = school_or_403(school_id)
-    visit_type = request.args.get("visit_type", "routine")
+    visit_type = load(SchoolBundleQuerySchema(), request.args.to_dict())["visit_type"]
     data = committed(lambda: school_bundle(school, visit_type))
     return jsonify(data)
 
@@ -180,6 +204,7 @@ def results_post_entry(visit_id: str, payload: Any) -> tuple[dict[str, Any], int
 
 
 @bp.route("/visits/<visit_id>", methods=["PUT"])
+@operation({200: VisitResponseSchema, 201: VisitResponseSchema}, (404, 409, 413, 422, 503), body=VisitUpsertSchema)
 @roles_required("inspector")
 def put_visit(visit_id: str) -> tuple[Response, int]:
     """Create or update a visit by the phone's UUID (idempotent)."""
@@ -190,6 +215,7 @@ def put_visit(visit_id: str) -> tuple[Response, int]:
 
 
 @bp.route("/visits/<visit_id>/results", methods=["POST"])
+@operation({200: ResultBatchResponseSchema}, (404, 409, 413, 422, 503), body=ResultBatchSchema)
 @roles_required("inspector")
 def post_results(visit_id: str) -> tuple[Response, int]:
     """Apply a batch of item edits, each exactly once."""
@@ -199,13 +225,20 @@ def post_results(visit_id: str) -> tuple[Response, int]:
 
 
 @bp.route("/visits/<visit_id>/photos/<photo_id>", methods=["PUT"])
+@operation(
+    {200: PhotoResponseSchema, 201: PhotoResponseSchema},
+    (404, 409, 413, 422, 503),
+    form=PhotoMetaSchema,
+    files=("file",),
+    body=PhotoAttachSchema,
+)
 @roles_required("inspector")
 def put_photo(visit_id: str, photo_id: str) -> tuple[Response, int]:
     """Upload one photo (multipart: ``file`` plus metadata fields); idempotent by UUID and SHA-256."""
     from .uploads import photo_from_request
 
     _check_uuid(photo_id)
-    meta, read, done = photo_from_request(PhotoMetaSchema())
+    meta, read, done = photo_from_request(PhotoMetaSchema(), PhotoAttachSchema())
 
     def action() -> tuple[dict[str, Any], bool]:
         visit = visit_for_inspector(current_user, visit_id, lock=True)
@@ -220,9 +253,11 @@ def put_photo(visit_id: str, photo_id: str) -> tuple[Response, int]:
 
 
 @bp.route("/visits/<visit_id>/photos/<photo_id>", methods=["DELETE"])
+@operation({200: ReceiptOnlySchema}, (404, 409, 422, 503))
 @roles_required("inspector")
 def delete_photo(visit_id: str, photo_id: str) -> Response:
     """Remove a photo before the visit is submitted (idempotent)."""
+    _check_uuid(photo_id)
 
     def action() -> dict[str, Any]:
         visit = visit_for_inspector(current_user, visit_id, lock=True)
@@ -233,6 +268,7 @@ def delete_photo(visit_id: str, photo_id: str) -> Response:
 
 
 @bp.route("/visits/<visit_id>/receipt")
+@operation({200: ReceiptOnlySchema}, (404,))
 @roles_required("inspector")
 def get_receipt(visit_id: str) -> Response:
     """What the server holds for the visit."""

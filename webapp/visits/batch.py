@@ -17,11 +17,13 @@ from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
+from ..apidoc import operation
 from ..auth.policy import roles_required
 from ..errors import AppError, error_body
 from ..extensions import csrf, db
 from ..lessons.api import activity_put_entry
 from .api import check_csrf_header, committed, load, results_post_entry, visit_put_entry
+from .schemas import ReceiptSchema
 
 bp = Blueprint("sync_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # the CSRF token comes in the X-CSRFToken header, checked below
@@ -46,7 +48,9 @@ class EntrySchema(Schema):
     id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     kind = fields.String(required=True, validate=validate.OneOf(list(KINDS)))
     target = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    body = fields.Raw(required=True)
+    #: The single write's body (VisitUpsert, ResultBatch or ActivityWrite by ``kind``): checked per entry, so a
+    #: bad one is that entry's 422 and the request still answers 200.
+    body = fields.Dict(required=True, metadata={"description": "the body of the single write named by kind"})
 
 
 class BatchSchema(Schema):
@@ -55,7 +59,23 @@ class BatchSchema(Schema):
     entries = fields.List(fields.Nested(EntrySchema), required=True, validate=validate.Length(min=1, max=MAX_ENTRIES))
 
 
+class EntryAnswerSchema(Schema):
+    """One entry's answer: the status and body the single write would have given."""
+
+    id = fields.String(required=True)
+    status = fields.Integer(required=True)
+    body = fields.Dict(required=True)
+
+
+class BatchAnswerSchema(Schema):
+    """Every entry's answer, in order, and the final receipt of each visit written."""
+
+    entries = fields.List(fields.Nested(EntryAnswerSchema), required=True)
+    receipts = fields.Dict(keys=fields.String(), values=fields.Nested(ReceiptSchema), required=True)
+
+
 @bp.route("/sync", methods=["POST"])
+@operation({200: BatchAnswerSchema}, (413, 422, 503), body=BatchSchema)
 @roles_required("inspector", "researcher")
 def sync_batch() -> Response:
     """Apply a batch of outbox entries; answer each entry's status and body, and the visits' receipts."""

@@ -1,6 +1,13 @@
-"""API payloads of the sync protocol (marshmallow), also used for the OpenAPI document."""
+"""API payloads of the sync protocol (marshmallow): what the views load, and the OpenAPI document (webapp/apidoc.py).
+
+Request schemas without ``Meta.unknown = EXCLUDE`` refuse unknown fields, and the document says so
+(``additionalProperties: false``); answer schemas list what the views answer, checked by schemathesis.
+"""
 
 from __future__ import annotations
+
+import copy
+from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
@@ -13,10 +20,36 @@ DEVICE = validate.Length(max=64)
 ROW_ID = validate.Range(min=1, max=2**31 - 1, error="编号无效。")
 
 
+class JsonInteger(fields.Integer):
+    """An integer as JSON Schema (and so the document) means it: 3 or 3.0, not 2.5, "3" or true.
+
+    marshmallow's own takes "3" and cuts 2.5 to 2, so the server would take what the document refuses.
+    """
+
+    default_error_messages = {"invalid": "必须是整数。"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not whole:
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonBoolean(fields.Boolean):
+    """true or false (marshmallow's own also takes 1, "yes", "on" …)."""
+
+    default_error_messages = {"invalid": "必须是 true 或 false。"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class DeclaredSchema(Schema):
     """What the phone holds for a visit: the server compares it with what arrived."""
 
-    result_count = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
+    result_count = JsonInteger(required=True, validate=validate.Range(min=0, max=10000))
     photo_hashes = fields.List(fields.String(validate=SHA256), required=True, validate=validate.Length(max=500))
 
 
@@ -26,7 +59,7 @@ class VisitUpsertSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    school_id = fields.Integer(required=True, validate=ROW_ID)
+    school_id = JsonInteger(required=True, validate=ROW_ID)
     checklist_version = fields.String(required=True, validate=validate.Length(equal=64))
     visit_type = fields.String(load_default="routine", validate=validate.OneOf(list(VISIT_TYPES)))
     state = fields.String(required=True, validate=validate.OneOf(["in_progress", "submitted"]))
@@ -35,7 +68,7 @@ class VisitUpsertSchema(Schema):
     summary = fields.String(load_default="", validate=validate.Length(max=4000))
     device_id = fields.String(load_default="", validate=DEVICE)
     #: On a visit the bureau returned: the round (``visit.review_round``) a resubmission answers.
-    review_round = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10000))
+    review_round = JsonInteger(load_default=0, validate=validate.Range(min=0, max=10000))
     # Optional but never null: apispec would document a nullable ref as "any object".
     declared = fields.Nested(DeclaredSchema)
 
@@ -78,11 +111,47 @@ class PhotoMetaSchema(Schema):
     device_id = fields.String(load_default="", validate=DEVICE)
 
 
+class _NullIsAbsent(Schema):
+    """A JSON body where null means "not given" (the field's default applies)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def null_is_absent(self, data: Any, **_: object) -> Any:
+        """Drop null values before loading."""
+        return {k: v for k, v in data.items() if v is not None} if isinstance(data, dict) else data
+
+
+def attach_schema(meta: type[Schema], name: str) -> type[Schema]:
+    """The JSON body of a photo PUT that names a finished resumable upload instead of sending the file:
+    ``upload`` (its SHA-256, which is the photo's) and ``meta``'s other fields, each nullable."""
+    declared: dict[str, Any] = {}
+    for key, field in meta._declared_fields.items():
+        if key != "sha256":
+            declared[key] = copy.copy(field)
+            declared[key].allow_none = True
+    declared["upload"] = fields.String(required=True, validate=SHA256)
+    return _NullIsAbsent.from_dict(declared, name=name)
+
+
+PhotoAttachSchema = attach_schema(PhotoMetaSchema, "PhotoAttachSchema")
+
+
 class PlanSchema(Schema):
     """POST /api/v1/visits: plan a visit to an assigned school."""
 
-    school_id = fields.Integer(required=True, validate=ROW_ID)
+    school_id = JsonInteger(required=True, validate=ROW_ID)
     planned_on = fields.Date(required=True)
+    visit_type = fields.String(load_default="routine", validate=validate.OneOf(list(VISIT_TYPES)))
+
+
+class SchoolBundleQuerySchema(Schema):
+    """GET /api/v1/schools/{id}/bundle: the kind of visit the checklist is for."""
+
+    class Meta:
+        unknown = EXCLUDE  # a cache-busting parameter is harmless
+
     visit_type = fields.String(load_default="routine", validate=validate.OneOf(list(VISIT_TYPES)))
 
 
@@ -145,4 +214,75 @@ class PhotoResponseSchema(Schema):
     """A stored photo and the visit's receipt."""
 
     photo = fields.Dict(required=True)
+    receipt = fields.Nested(ReceiptSchema, required=True)
+
+
+class UserSchema(Schema):
+    """The signed-in user."""
+
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    display_name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class MeSchema(Schema):
+    """The signed-in user, a CSRF token for writes and the server's clock."""
+
+    user = fields.Nested(UserSchema, required=True)
+    csrf_token = fields.String(required=True)
+    server_time = fields.String(required=True)
+
+
+class SchoolRefSchema(Schema):
+    """A school as listed for the phone."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    code = fields.String(required=True)
+
+
+class VisitListSchema(Schema):
+    """The inspector's visits and schools."""
+
+    visits = fields.List(fields.Dict(), required=True)
+    schools = fields.List(fields.Nested(SchoolRefSchema), required=True)
+
+
+class PlannedSchema(Schema):
+    """A planned visit."""
+
+    visit = fields.Dict(required=True)
+
+
+class BundleSchema(Schema):
+    """Everything needed to record a visit offline."""
+
+    visit = fields.Dict(required=True)
+    school = fields.Dict(required=True)
+    checklist = fields.Dict(required=True)
+    results = fields.List(fields.Dict(), required=True)
+    photos = fields.List(fields.Dict(), required=True)
+    rectifications = fields.List(fields.Dict(), required=True)
+    #: The bureau's last decision (comments per item on a returned visit), or null.
+    review = fields.Dict(required=True, allow_none=True)
+    receipt = fields.Nested(ReceiptSchema, required=True)
+
+
+class SchoolBundleSchema(Schema):
+    """A school, its current checklist version and its open rectification tasks.
+
+    When the pack has nothing for the school, ``checklist.applicable`` is false and
+    ``checklist.not_applicable`` says why (本政策包不适用于幼儿园); that checklist is not
+    stored, and planning a visit there answers 422 ``checklist_not_applicable``.
+    """
+
+    school = fields.Dict(required=True)
+    checklist = fields.Dict(required=True)
+    rectifications = fields.List(fields.Dict(), required=True)
+
+
+class ReceiptOnlySchema(Schema):
+    """A visit's receipt."""
+
     receipt = fields.Nested(ReceiptSchema, required=True)

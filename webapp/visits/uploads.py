@@ -13,17 +13,19 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from sync.images import DEFAULT_MAX_BYTES
 from sync.storage import StorageError
 from sync.uploads import MAX_CHUNK, ChecksumMismatch, ChunkedUploads, OffsetMismatch
 
+from ..apidoc import operation
 from ..auth.policy import roles_required
 from ..errors import AppError, error_body
 from ..extensions import csrf
 from .api import check_csrf_header, load
 from .photos import RETRY_AFTER, storage
+from .schemas import ErrorSchema
 
 bp = Blueprint("uploads_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # the CSRF token comes in the X-CSRFToken header, checked below
@@ -32,6 +34,33 @@ bp.before_request(check_csrf_header)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _RANGE = re.compile(r"bytes (\d{1,12})-(\d{1,12})/(\d{1,12})")
 UPLOADERS = ("inspector", "researcher")
+#: A chunk's place in the file (``END`` inclusive, as in HTTP).
+CONTENT_RANGE = {
+    "Content-Range": {"required": True, "schema": {"type": "string", "pattern": r"^bytes \d{1,12}-\d{1,12}/\d{1,12}$"}}
+}
+
+
+class UploadStateSchema(Schema):
+    """How much of a file the server holds."""
+
+    sha256 = fields.String(required=True)
+    size = fields.Integer(required=True)
+    received = fields.Integer(required=True)
+    complete = fields.Boolean(required=True)
+
+
+class ChunkTakenSchema(Schema):
+    """What the server holds after a chunk."""
+
+    received = fields.Integer(required=True)
+    complete = fields.Boolean(required=True)
+
+
+class OffsetMismatchSchema(ErrorSchema):
+    """409 when a chunk does not start where the server's copy ends: go on from ``received``."""
+
+    code = fields.String(required=True)
+    received = fields.Integer(required=True)
 
 
 def uploads() -> ChunkedUploads:
@@ -57,6 +86,7 @@ def _unavailable(exc: StorageError) -> AppError:
 
 
 @bp.route("/uploads/<sha256>")
+@operation({200: UploadStateSchema}, (404, 422, 503))
 @roles_required(*UPLOADERS)
 def upload_state(sha256: str) -> Response:
     """How much of the file the server holds."""
@@ -71,6 +101,13 @@ def upload_state(sha256: str) -> Response:
 
 
 @bp.route("/uploads/<sha256>", methods=["PUT"])
+@operation(
+    {200: ChunkTakenSchema},
+    (413, 422, 503),
+    raw="application/octet-stream",
+    headers=CONTENT_RANGE,
+    conflict=OffsetMismatchSchema,
+)
 @roles_required(*UPLOADERS)
 def upload_chunk(sha256: str) -> tuple[Response, int]:
     """Take one chunk (``Content-Range: bytes START-END/TOTAL``); 409 with what is held if START is wrong."""
@@ -114,11 +151,14 @@ def _check_image(sha256: str) -> None:
         raise AppError(422, exc.code, exc.message, {"file": [exc.message]}) from exc
 
 
-def photo_from_request(schema: Schema) -> tuple[dict[str, Any], Callable[[], bytes], Callable[[], None]]:
+def photo_from_request(
+    schema: Schema, attach: Schema
+) -> tuple[dict[str, Any], Callable[[], bytes], Callable[[], None]]:
     """A photo PUT's metadata, a loader of its bytes, and what to do once it is stored.
 
-    Multipart: ``file`` plus form fields. JSON: ``{"upload": sha256, ...the same fields}`` naming a
-    completed resumable upload (409 ``upload_incomplete`` otherwise); it is discarded once stored.
+    Multipart: ``file`` plus form fields (``schema``). JSON (``attach``): ``{"upload": sha256, ...the same
+    fields}`` naming a completed resumable upload (409 ``upload_incomplete`` otherwise); it is discarded
+    once stored.
     """
     if not request.is_json:
         meta = load(schema, request.form.to_dict())
@@ -130,10 +170,8 @@ def photo_from_request(schema: Schema) -> tuple[dict[str, Any], Callable[[], byt
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise AppError(400, "bad_json", "请求内容不是有效的 JSON。")
-    sha256 = body.get("upload")
-    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
-        raise AppError(422, "invalid_payload", "提交的数据有误。", {"upload": ["必须是 64 位小写十六进制 SHA-256。"]})
-    meta = load(schema, {**{k: v for k, v in body.items() if v is not None}, "sha256": sha256})
+    meta = load(attach, body)
+    sha256 = meta["sha256"] = meta.pop("upload")
     owner = _owner()
 
     def read() -> bytes:
