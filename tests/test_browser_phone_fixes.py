@@ -105,7 +105,7 @@ def test_researcher_header_expired_note_grades_and_scroll(app, browser, serve, f
 
     context, phone, errors = open_phone(browser, server, username)
     phone.wait_for_selector("#lesson-progress")
-    until(phone, "async () => !!(await window.dudao.db.getMeta('lessons_bundle'))")
+    until(phone, "async () => !!(await window.dudao.db.getMeta(window.dudao.db.userKey('lessons_bundle')))")
     phone.wait_for_selector("#lesson-progress .quota")
     assert phone.inner_text("#app").count("文件已到期") == 1
     phone.click("button[data-kind=lesson]")

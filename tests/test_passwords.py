@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from webapp.auth.models import User
@@ -11,6 +9,7 @@ from webapp.auth.passwords import problems
 from webapp.extensions import db
 
 from .conftest import PASSWORD, login
+from .test_imports import _upload
 
 
 @pytest.mark.parametrize(
@@ -36,12 +35,8 @@ def test_strong_passwords_pass(password):
 
 
 def _import_users(client, county, rows: str):
-    data = {
-        "kind": "users",
-        "county_id": county.id,
-        "file": (io.BytesIO(("用户名,姓名,角色,初始密码\r\n" + rows).encode("utf-8-sig")), "u.csv"),
-    }
-    return client.post("/admin/import/", data=data, content_type="multipart/form-data")
+    """Preview and confirm a user import (errors come back from the preview)."""
+    return _upload(client, county, "users", "u.csv", ("用户名,姓名,角色,初始密码\r\n" + rows).encode("utf-8-sig"))
 
 
 def test_import_refuses_weak_initial_passwords(app, factory):

@@ -19,6 +19,7 @@ REQUIRED = {
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 HANDLER = re.compile(r"""<[^>]*\son[a-z]+\s*=\s*["']""", re.IGNORECASE)
 JS_URL = re.compile(r"javascript:", re.IGNORECASE)
+JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
 
 def _check(response, where: str) -> dict[str, str]:
@@ -61,7 +62,8 @@ def test_every_get_route_answers_with_the_headers(app, factory):
 def test_no_template_has_inline_script_or_handlers():
     offenders = []
     for path in WEBAPP.rglob("*.html"):
-        text = path.read_text(encoding="utf-8")
+        # Jinja expressions are not markup (``url_for(..., only='failed')`` is no ``on…=`` handler).
+        text = JINJA.sub("", path.read_text(encoding="utf-8"))
         for pattern in (INLINE_SCRIPT, HANDLER, JS_URL):
             offenders += [f"{path.relative_to(WEBAPP)}: {m.group(0)[:60]}" for m in pattern.finditer(text)]
     assert not offenders, offenders

@@ -62,7 +62,10 @@ def wait_text(seconds: int) -> str:
 def too_many(exc: RateLimitExceeded) -> Response:
     """429 with the wait in words and in ``Retry-After``: a page on /login, the error shape for the API."""
     current = current_app.extensions["dudao.limiter"].current_limit
-    seconds = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    seconds = 60
+    if current:
+        # reset_at is a whole second after the window's end: never state more than the window itself.
+        seconds = min(max(1, math.ceil(current.reset_at - time.time())), current.limit.get_expiry())
     message = f"登录失败次数过多，请 {wait_text(seconds)}后再试。"
     if wants_json() or request.endpoint != "auth.login":
         response = error_response(429, "too_many_attempts", message)
