@@ -63,6 +63,7 @@ def image_loaded(page: Any, selector: str) -> bool:
     return page.eval_on_selector(selector, "img => img.complete && img.naturalWidth > 0")
 
 
+@pytest.mark.both_databases
 def test_from_failing_schools_to_evidence_to_closed_rectification(app, browser, live, world, tmp_path):
     phone_api = world.client(app, "inspector")
     failing, _, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}}, {ALARM: alarm_photo()})

@@ -54,6 +54,7 @@ def log_lesson(page: Any, school_id: int, topic: str, photo: str | None = None) 
     page.wait_for_selector("#lesson-progress")
 
 
+@pytest.mark.both_databases
 def test_three_lessons_logged_offline_reach_the_bureau(browser, serve, world, tmp_path):  # noqa: F811
     server = serve()
     phone, page, errors = open_phone(browser, server, world.researcher.username)

@@ -46,6 +46,7 @@ def submit_open_visit(page: Any, summary: str) -> None:
     page.wait_for_selector(".readonly")
 
 
+@pytest.mark.both_databases
 def test_a_poisoned_entry_is_parked_while_the_rest_syncs(browser, serve, world, tmp_path):  # noqa: F811
     server = serve()
     items, planned, school_id = world["items"], world["visit_id"], world["school"].id

@@ -49,6 +49,7 @@ def world(app: Any, factory: Any) -> Any:
     return world
 
 
+@pytest.mark.both_databases
 def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve, world, tmp_path):  # noqa: F811
     server = serve()
     phone, page, errors = open_phone(browser, server, world.principal.username)

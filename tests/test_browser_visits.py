@@ -248,6 +248,7 @@ def no_sideways_scroll(page: Any) -> None:
 # --------------------------------------------------------------------------- 1. the whole visit
 
 
+@pytest.mark.both_databases
 def test_full_visit_offline_on_a_phone(browser, serve, world, tmp_path):
     server = serve()
     items, visit_id = world["items"], world["visit_id"]
@@ -479,6 +480,7 @@ def test_server_stopped_mid_sync_then_restarted(browser, serve, world, tmp_path)
 # --------------------------------------------------------------------------- 3. replays
 
 
+@pytest.mark.both_databases
 def test_the_same_batch_replayed_three_times_changes_nothing(browser, serve, world, tmp_path):
     server = serve()
     items, visit_id = world["items"], world["visit_id"]
