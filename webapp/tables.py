@@ -63,3 +63,16 @@ def page_from(args: Any) -> int:
         return max(1, min(int(args.get("page", 1)), 100_000))
     except (TypeError, ValueError):
         return 1
+
+
+def one_page(rows: list[Any], per_page: int) -> tuple[list[Any], bool]:
+    """Cut rows fetched with ``limit(per_page + 1)`` to one page; tell whether another page follows."""
+    return rows[:per_page], len(rows) > per_page
+
+
+def url_state(sort: Sort, default_sort: str, **filters: str) -> dict[str, str]:
+    """The table's state for its links: the filters that are set, and the sort when it is not the default."""
+    args = {name: value for name, value in filters.items() if value}
+    if sort.arg != default_sort:
+        args["sort"] = sort.arg
+    return args

@@ -14,7 +14,7 @@ from ..core.models import School
 from ..errors import AppError
 from ..extensions import db
 from ..notices.events import task_changed
-from ..tables import page_from, search_from, sort_from
+from ..tables import one_page, page_from, search_from, sort_from
 from ..templating import render_htmx
 from ..timeutil import today_in_china
 from . import audit, ledger
@@ -49,9 +49,8 @@ def index() -> Response:
     """The ledger: tasks (overdue first) and counts by school, item and age."""
     filters, county = _ledger_filters()
     page = page_from(request.args)
-    rows = ledger.tasks(current_user, filters, limit=ledger.PER_PAGE + 1, offset=(page - 1) * ledger.PER_PAGE)
-    has_next = len(rows) > ledger.PER_PAGE
-    rows = rows[: ledger.PER_PAGE]
+    fetched = ledger.tasks(current_user, filters, limit=ledger.PER_PAGE + 1, offset=(page - 1) * ledger.PER_PAGE)
+    rows, has_next = one_page(list(fetched), ledger.PER_PAGE)
     school_ids = {t.school_id for t in rows}
     names = dict(db.session.execute(select(School.id, School.name).where(School.id.in_(school_ids))).all())
     return render_htmx(

@@ -14,7 +14,7 @@ from ..auth.policy import roles_required, school_or_403, visible_schools
 from ..bureau.dashboard import school_terms
 from ..extensions import db
 from ..packs.operations import checklist_for_school, pack_or_none
-from ..tables import like, page_from, search_from, sort_from
+from ..tables import like, one_page, page_from, search_from, sort_from, url_state
 from ..templating import render_htmx
 from ..timeutil import today_in_china
 from .models import Assignment, County, School
@@ -91,22 +91,20 @@ def schools() -> Response:
     column = SCHOOL_SORTS[sort.key]
     page = page_from(request.args)
     ordered = query.order_by(None).order_by(column.desc() if sort.descending else column.asc(), School.id)
-    rows = db.session.scalars(ordered.offset((page - 1) * SCHOOLS_PER_PAGE).limit(SCHOOLS_PER_PAGE + 1)).all()
-    args = {k: v for k, v in {"q": q, "stage": stage, "location": location}.items() if v}
-    if sort.arg != "code":
-        args["sort"] = sort.arg
+    fetched = db.session.scalars(ordered.offset((page - 1) * SCHOOLS_PER_PAGE).limit(SCHOOLS_PER_PAGE + 1)).all()
+    rows, has_next = one_page(list(fetched), SCHOOLS_PER_PAGE)
     return render_htmx(
         "core/schools.html",
         "core/_schools_table.html",
-        schools=rows[:SCHOOLS_PER_PAGE],
-        has_next=len(rows) > SCHOOLS_PER_PAGE,
+        schools=rows,
+        has_next=has_next,
         page_number=page,
         total=total,
         sort=sort,
         q=q,
         stage=stage,
         location=location,
-        args=args,
+        args=url_state(sort, "code", q=q, stage=stage, location=location),
     )
 
 
@@ -164,20 +162,18 @@ def users() -> Response:
     }[sort.key]
     page = page_from(request.args)
     ordered = query.order_by(column.desc() if sort.descending else column.asc(), User.username)
-    rows = db.session.execute(ordered.offset((page - 1) * SCHOOLS_PER_PAGE).limit(SCHOOLS_PER_PAGE + 1)).all()
+    fetched = db.session.execute(ordered.offset((page - 1) * SCHOOLS_PER_PAGE).limit(SCHOOLS_PER_PAGE + 1)).all()
+    rows, has_next = one_page(list(fetched), SCHOOLS_PER_PAGE)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    args = {k: v for k, v in {"q": q, "role": role}.items() if v}
-    if sort.arg != "role":
-        args["sort"] = sort.arg
     return render_htmx(
         "core/users.html",
         "core/_users_table.html",
-        rows=rows[:SCHOOLS_PER_PAGE],
-        has_next=len(rows) > SCHOOLS_PER_PAGE,
+        rows=rows,
+        has_next=has_next,
         page_number=page,
         total=total,
         sort=sort,
         q=q,
         role=role,
-        args=args,
+        args=url_state(sort, "role", q=q, role=role),
     )
