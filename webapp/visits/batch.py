@@ -47,7 +47,11 @@ class EntrySchema(Schema):
 
     id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     kind = fields.String(required=True, validate=validate.OneOf(list(KINDS)))
-    target = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    #: The visit's or record's UUID (made on the phone): anything else refuses the whole request.
+    target = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+    )
     #: The single write's body (VisitUpsert, ResultBatch or ActivityWrite by ``kind``): checked per entry, so a
     #: bad one is that entry's 422 and the request still answers 200.
     body = fields.Dict(required=True, metadata={"description": "the body of the single write named by kind"})
