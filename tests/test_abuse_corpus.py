@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from webapp.bureau.models import RectificationTask
@@ -122,7 +123,12 @@ def _role_for(path: str) -> str:
     return "reviewer"
 
 
-def test_every_write_route_survives_the_corpus(app, factory, capsys):
+SESSION_ENDERS = {"/logout", "/account/sessions/end"}
+SHARDS = 4  # the routes are split so that pytest-xdist spreads the corpus over its workers
+
+
+def _corpus_world(app: Any, factory: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, Any], str]:
+    """Clients for every role, path values and a recorded visit (with an accepted failed item and its task)."""
     world = make_world(factory)
     phone = world.client(app, "inspector")
     visit_id, visit_body, _ = record_visit(phone, world.school, {ALARM: {"answer": "no"}}, {ALARM: alarm_photo()})
@@ -144,36 +150,54 @@ def test_every_write_route_survives_the_corpus(app, factory, capsys):
         "task_id": str(task_id),
         "user_id": str(researcher.id),
     }
-    session_enders = {"/logout", "/account/sessions/end"}
-    rules = [
-        r
-        for r in app.url_map.iter_rules()
-        if r.methods & {"POST", "PUT", "PATCH", "DELETE"} and r.rule not in session_enders
-    ]
+    return clients, values, visit_body, visit_id
+
+
+def _report(capsys: Any, shard: str, count: int, failures: list[str]) -> None:
+    with capsys.disabled():
+        print(f"\nabuse_corpus_requests[{shard}]: {count} requests")
+        print(f"abuse_corpus_server_errors[{shard}]: {len(failures)} responses")
+    assert not failures, failures[:20]
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_every_write_route_survives_the_corpus(app, factory, capsys, monkeypatch, shard):
+    # The corpus checks how each request is taken apart and validated; a started PDF report job would print
+    # in Chromium once per request (a second each, inline in tests), which tests/test_report_jobs.py covers.
+    monkeypatch.setattr("webapp.bureau.report_jobs.print_report", lambda prefix: None)
+    clients, values, visit_body, visit_id = _corpus_world(app, factory)
+    rules = sorted(
+        (r for r in app.url_map.iter_rules() if r.methods & {"POST", "PUT", "PATCH", "DELETE"}),
+        key=lambda r: r.rule,
+    )
     assert len(rules) >= 15
     failures, count = [], 0
-    for rule in rules:
+    for rule in rules[shard::SHARDS]:
+        if rule.rule in SESSION_ENDERS:
+            continue
         path = re.sub(r"<(?:int:|path:)?(\w+)>", lambda m: values.get(m.group(1), "x"), rule.rule)
+        who = _role_for(rule.rule)
         for method in sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"}):
-            for who in {_role_for(rule.rule)}:
-                for kwargs in _requests(visit_body):
-                    response = clients[who].open(path, method=method, **kwargs)
-                    count += 1
-                    if response.status_code >= 500:
-                        failures.append(f"{who} {method} {path} {str(kwargs)[:120]}: {response.status_code}")
-    # The session enders last (they end the sessions used above).
-    for path in sorted(session_enders):
+            for kwargs in _requests(visit_body):
+                response = clients[who].open(path, method=method, **kwargs)
+                count += 1
+                if response.status_code >= 500:
+                    failures.append(f"{who} {method} {path} {str(kwargs)[:120]}: {response.status_code}")
+    _report(capsys, str(shard), count, failures)
+    # Nothing is stuck: the inspector can still sync.
+    assert clients["inspector"].get(f"/api/v1/visits/{visit_id}/receipt").status_code in (200, 401)
+
+
+def test_the_session_enders_survive_the_corpus(app, factory, capsys):
+    clients, _, visit_body, _ = _corpus_world(app, factory)
+    failures, count = [], 0
+    for path in sorted(SESSION_ENDERS):
         for kwargs in _requests(visit_body):
             response = clients["admin"].post(path, **kwargs)
             count += 1
             if response.status_code >= 500:
                 failures.append(f"admin POST {path} {str(kwargs)[:120]}: {response.status_code}")
-    with capsys.disabled():
-        print(f"\nabuse_corpus_requests: {count} requests")
-        print(f"abuse_corpus_server_errors: {len(failures)} responses")
-    assert not failures, failures[:20]
-    # Nothing is stuck: the inspector can still sync.
-    assert phone.get(f"/api/v1/visits/{visit_id}/receipt").status_code in (200, 401)
+    _report(capsys, "session_enders", count, failures)
 
 
 def test_a_huge_url_encoded_form_is_refused_unread(client):

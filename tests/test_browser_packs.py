@@ -32,6 +32,9 @@ def test_sign_in_and_browse_packs_on_a_phone(live_server, phone, factory, tmp_pa
     _no_sideways_scroll(page)
 
     page.click("text=立岗镇中心小学")
+    # count() does not wait: wait for the school page to load before counting its items.
+    page.wait_for_url("**/schools/*")
+    page.locator(".item").first.wait_for()
     assert page.locator(".item").count() > 5
     _no_sideways_scroll(page)
 
