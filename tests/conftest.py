@@ -60,6 +60,9 @@ def base_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
         "STORAGE_DIR": str(tmp_path / "storage"),
+        # A cheap hash in tests (scrypt costs ~0.1 s of CPU per sign-in and per account made); production keeps
+        # scrypt (tests/test_passwords.py checks the default).
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         # Photo copies are made at once, so tests can look at them after the request.
         "JOB_QUEUE": "inline",
     }

@@ -96,3 +96,19 @@ def test_self_change_ends_other_sessions(app, factory):
     assert laptop.post("/account/password", data=form).status_code == 302
     assert laptop.get("/api/v1/me").status_code == 200
     assert phone.get("/api/v1/me").status_code == 401
+
+
+def test_passwords_are_hashed_with_scrypt_unless_configured(make_app, factory):
+    """Production hashes with scrypt; the suite's cheap method is a setting, and either kind verifies."""
+    from webapp import create_app
+
+    assert (
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"}).config["PASSWORD_HASH_METHOD"]
+        == "scrypt"
+    )
+    with make_app(PASSWORD_HASH_METHOD="").app_context():  # an empty setting falls back to scrypt
+        user = User(username="hash.check", role="inspector", display_name="甲")
+        user.set_password("Long-enough-9")
+        assert user.password_hash.startswith("scrypt:") and user.check_password("Long-enough-9")
+    made = factory.user("inspector", factory.county("贺兰县", "helan"))
+    assert made.password_hash.startswith("pbkdf2:sha256:1000$") and made.check_password(PASSWORD)

@@ -46,6 +46,8 @@ def _defaults(app: Flask) -> dict[str, Any]:
             "pool_pre_ping": os.environ.get("DUDAO_DB_POOL_PRE_PING", "0").lower() in ("1", "true", "yes"),
             "pool_recycle": 1800,
         },
+        # Werkzeug's scrypt (about 0.1 s of CPU per hash): slow on purpose against offline guessing.
+        "PASSWORD_HASH_METHOD": "scrypt",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": True,

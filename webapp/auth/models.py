@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -21,6 +22,16 @@ ROLES: dict[str, str] = {
     "admin": "系统管理员",
     "school": "学校",
 }
+
+
+def password_hash_method() -> str:
+    """The configured hash method for new passwords (``PASSWORD_HASH_METHOD``; scrypt unless changed).
+
+    Verification reads the method from each stored hash, so changing it never locks anyone out.
+    """
+    if has_app_context():
+        return current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"
+    return "scrypt"
 
 
 class User(UserMixin, db.Model):
@@ -60,7 +71,7 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         """Hash and store ``password``; ends the user's other sessions."""
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
         self.end_sessions()
 
     def end_sessions(self) -> None:

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import User
+from .models import User, password_hash_method
 from .passwords import problems
 from .schemas import LoginSchema
 
@@ -23,8 +23,9 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 @cache
-def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_hex(16))
+def _dummy_hash(method: str) -> str:
+    # The same method as real accounts, so an unknown username costs the same time as a known one.
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 def _safe_next(target: str) -> str:
@@ -49,7 +50,7 @@ def login() -> str | Response | tuple[str, int]:
     user = db.session.scalar(select(User).where(User.username == data["username"].strip()))
     if user is None:
         # The same work as for a real account, so the answer time does not tell which names exist.
-        check_password_hash(_dummy_hash(), data["password"])
+        check_password_hash(_dummy_hash(password_hash_method()), data["password"])
     if user is None or not user.check_password(data["password"]):
         errors = {"_form": ["用户名或密码错误。"]}
         return render_template("auth/login.html", errors=errors, form=request.form), 401
