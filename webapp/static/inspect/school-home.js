@@ -152,10 +152,14 @@ function progressForm(task, onSaved) {
       const photos = [];
       for (const file of chosen) photos.push(await preparePhoto(file));
       await queueProgress(task.id, note.value.trim(), closure.checked, photos);
-      // Saved: the next draw starts from an empty form.
-      note.value = "";
-      files.value = "";
-      closure.checked = false;
+      // Saved: the next draw starts from an empty form. A redraw while the photos were being
+      // prepared copied what was typed into a new form: empty that one too, or it could be saved twice.
+      for (const form of new Set([save.closest("#progress-form"), root.querySelector("#progress-form")])) {
+        if (!form) continue;
+        form.querySelector("#progress-note").value = "";
+        form.querySelector("#progress-photos").value = "";
+        form.querySelector("#request-closure").checked = false;
+      }
       toast(online() ? "已保存，正在上传。" : "已保存在手机上，联网后自动上传。", "ok");
       await onSaved();
     } catch (error) {
