@@ -9,6 +9,8 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .field_messages import chinese_fields
+
 #: Chinese messages for the HTTP errors a user can meet.
 MESSAGES: dict[int, str] = {
     400: "请求有误，请检查后重试。",
@@ -55,7 +57,7 @@ def wants_json() -> bool:
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     """The one error shape as JSON data (also one entry's answer in a sync batch)."""
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return {"error": {"code": code, "message": message, "fields": chinese_fields(fields or {})}}
 
 
 def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> Response:
@@ -63,7 +65,9 @@ def error_response(status: int, code: str, message: str, fields: dict[str, Any] 
     if wants_json():
         response = jsonify(error_body(code, message, fields))
     else:
-        response = Response(render_template("error.html", status=status, message=message, fields=fields or {}))
+        response = Response(
+            render_template("error.html", status=status, message=message, fields=chinese_fields(fields or {}))
+        )
     response.status_code = status
     return response
 
