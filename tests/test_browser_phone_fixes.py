@@ -123,3 +123,33 @@ def test_researcher_header_expired_note_grades_and_scroll(app, browser, serve, f
     assert phone.evaluate("window.scrollY") == 0
     assert not errors, errors
     context.close()
+
+
+def test_a_required_password_change_pauses_the_phone_and_leads_to_the_password_page(app, browser, serve, factory):  # noqa: F811
+    """403 password_change_required is not a refusal of the records: the outbox pauses, the banner leads to
+    the password page, and after the change the person is back in the app."""
+    from webapp.auth.models import User
+
+    world = make_world(factory)
+    server = serve()
+    phone, page, errors = open_phone(browser, server, world.inspector.username)
+    user = db.session.get(User, world.inspector.id)
+    user.must_change_password = True  # as after an admin's reset or an import
+    db.session.commit()
+    assert page.evaluate("async () => (await window.dudao.outbox.checkSession()).type") == "auth"
+    link = page.locator("a[href='/account/password?next=/inspect/']")
+    link.wait_for()
+    assert "修改初始密码" in page.locator("#banners").inner_text() or "修改初始密码" in page.inner_text("body")
+    no_sideways_scroll(page)
+    link.click()
+    page.fill("#current_password", PASSWORD)
+    page.fill("#new_password", "Qiang-Zhen-2026")
+    page.fill("#confirm_password", "Qiang-Zhen-2026")
+    page.click("text=保存新密码")
+    page.wait_for_url("**/inspect/")
+    page.wait_for_function("window.dudao && window.dudao.ready")
+    assert page.evaluate("async () => (await window.dudao.outbox.checkSession()).type") == "ok"
+    db.session.rollback()
+    assert db.session.get(User, world.inspector.id).must_change_password is False
+    phone.close()
+    assert errors == []

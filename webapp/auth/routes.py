@@ -108,7 +108,8 @@ def change_password() -> str | Response | tuple[str, int]:
     user.must_change_password = False
     db.session.commit()
     login_user(user, remember=True)  # this one goes on, with the new generation
-    return redirect(url_for("core.home"))
+    # Back where the person was sent from (the phone app sends ?next=/inspect/), local paths only.
+    return redirect(_safe_next(request.args.get("next", "")))
 
 
 @bp.route("/account/sessions/end", methods=["POST"])

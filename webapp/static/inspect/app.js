@@ -36,7 +36,7 @@ function listen() {
   outbox.events.addEventListener("owner", ownerChanged);
   outbox.events.addEventListener("auth", (event) => {
     if (event.detail.signed_in) clearBanner("auth");
-    else signedOut();
+    else signedOut(event.detail.reason);
   });
   db.events.addEventListener("versionchange", () => {
     reloadBanner("dbversion", "督导随行已在另一个页面更新，请刷新本页（记录不会丢失）。", "warn");

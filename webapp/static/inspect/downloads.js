@@ -12,7 +12,7 @@ const { S } = db;
 /** Tell the user why a request (`what`) failed; a lost session gets the sign-in banner. */
 export function explain(outcome, what) {
   if (outcome.type === "auth") {
-    signedOut();
+    signedOut(outcome.reason);
     return;
   }
   if (outcome.type === "network") toast(`${what}失败：${online() ? "连接不上服务器" : "手机没有网络"}，请联网后重试。`);

@@ -57,7 +57,7 @@ export async function showList() {
       await mergeServerList(outcome.body);
       if (!stale()) await drawList(stale);
     } else if (outcome.type === "auth") {
-      signedOut();
+      signedOut(outcome.reason);
     }
   }
 }

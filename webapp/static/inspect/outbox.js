@@ -26,7 +26,7 @@
 // This module never touches the DOM: it reports through `events`
 //   "progress" {visit_id, pending, failed, syncing}   after any change of a record's entries
 //   "contact"  {at}                                   any answer from the server
-//   "auth"     {signed_in, user}
+//   "auth"     {signed_in, user, reason}   reason "password": the account must change its password first
 //   "owner"    {user, changed, adopted}               another user signed in, or old records were adopted
 //   "backoff"  {delay, message}
 //   "idle"                                            a replay round ended
@@ -191,6 +191,10 @@ export async function call(method, url, options = {}) {
     return { type: "ok", status, body: data, etag: response.headers.get("ETag") };
   }
   if (status === 401) return { type: "auth", message: error.message || "请先登录。" };
+  // An imported or reset account must choose its own password first: pause like a sign-out (nothing is parked).
+  if (status === 403 && error.code === "password_change_required") {
+    return { type: "auth", reason: "password", message: error.message || "请先修改初始密码。" };
+  }
   if (status === 400 && error.code === "csrf_failed") return { type: "csrf" };
   if (status >= 500 || status === 408 || status === 429) {
     const seconds = Number(response.headers.get("Retry-After"));
@@ -229,16 +233,19 @@ export async function checkSession() {
     if (changed || adopted) emit("owner", { user: currentUser, changed, adopted });
     emit("auth", { signed_in: true, user: currentUser });
   } else if (outcome.type === "auth") {
-    signedOut();
+    signedOut(outcome.reason);
   }
   return outcome;
 }
 
-/** The session ended: pause until the person signs in again (nothing is dropped). */
-export function signedOut() {
+/**
+ * The session ended, or the account must change its password first (`reason` "password"):
+ * pause until the person signs in again (nothing is dropped).
+ */
+export function signedOut(reason = "session") {
   csrfToken = null;
   paused = "auth";
-  emit("auth", { signed_in: false, user: null });
+  emit("auth", { signed_in: false, user: null, reason });
 }
 
 /**
@@ -260,7 +267,7 @@ export async function write(method, url, options = {}) {
       outcome = { type: "transient", status: 400, code: "csrf_failed", busy: true, message: "登录凭据校验失败，稍后重试。" };
     }
   }
-  if (outcome.type === "auth") signedOut();
+  if (outcome.type === "auth") signedOut(outcome.reason);
   return outcome;
 }
 

@@ -134,7 +134,13 @@ export function reloadBanner(key, message, kind) {
 }
 
 /** The session ended: say so, with a way to sign in again (records stay on the phone). */
-export function signedOut() {
+export function signedOut(reason = "session") {
+  if (reason === "password") {
+    banner("auth", "请先修改初始密码，改好后手机上的记录会继续同步（都还在手机上）。", "warn", [
+      h("a", { class: "button primary", href: "/account/password?next=/inspect/" }, "修改密码"),
+    ]);
+    return;
+  }
   banner("auth", "登录已失效。手机上的记录都还在，请重新登录后继续同步。", "warn", [
     h("a", { class: "button primary", href: "/login?next=/inspect/" }, "重新登录"),
   ]);

@@ -145,7 +145,7 @@ export function receiptOf(visitId) {
 /** Ask the server what it holds for a visit; keep and return the receipt (null when unreachable). */
 export async function refreshReceipt(visitId) {
   const outcome = await outbox.call("GET", `/api/v1/visits/${visitId}/receipt`);
-  if (outcome.type === "auth") outbox.signedOut();
+  if (outcome.type === "auth") outbox.signedOut(outcome.reason);
   if (outcome.type !== "ok") return null;
   await keepReceipt(outcome.body.receipt);
   return outcome.body.receipt;
@@ -297,7 +297,7 @@ export async function upload(blob, sha256) {
     if (asked.body.complete) return asked;
     received = Number(asked.body.received) || 0;
   } else if (!(asked.type === "rejected" && asked.status === 404)) {
-    if (asked.type === "auth") outbox.signedOut();
+    if (asked.type === "auth") outbox.signedOut(asked.reason);
     return asked;
   }
   for (let turns = 0; turns < 4 * Math.ceil(blob.size / CHUNK_BYTES) + 8; turns += 1) {
