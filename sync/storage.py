@@ -22,6 +22,8 @@ import re
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -38,6 +40,15 @@ _KEY_RE = re.compile(r"[A-Za-z0-9/_.-]+")
 _TMP_PREFIX = ".~tmp-"
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _NO_BUCKET_CODES = frozenset({"NoSuchBucket", "404", "NotFound"})
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object as a listing shows it (the sweep of temporary objects goes by ``modified``)."""
+
+    key: str
+    size: int
+    modified: datetime  # aware, UTC
 
 
 class StorageError(Exception):
@@ -82,6 +93,10 @@ class Storage(Protocol):
 
     def list_keys(self, prefix: str) -> list[str]:
         """The keys that start with ``prefix`` (a folder-like prefix ending in ``/``), sorted."""
+        ...
+
+    def list_objects(self, prefix: str) -> list[StoredObject]:
+        """The objects under ``prefix`` with their size and last-modified time, sorted by key."""
         ...
 
     def check(self) -> None:
@@ -192,14 +207,25 @@ class LocalStorage:
 
     def list_keys(self, prefix: str) -> list[str]:
         """Files under the folder ``prefix`` (temporary files excluded), sorted."""
+        return [item.key for item in self.list_objects(prefix)]
+
+    def list_objects(self, prefix: str) -> list[StoredObject]:
+        """Files under the folder ``prefix`` with size and modification time (temporary files excluded)."""
         folder = self.path(prefix.rstrip("/"))
+        found = []
         try:
-            names = [entry for entry in folder.rglob("*") if entry.is_file()]
+            for entry in folder.rglob("*"):
+                if entry.name.startswith(_TMP_PREFIX) or not entry.is_file():
+                    continue
+                try:
+                    stat = entry.stat()
+                except FileNotFoundError:
+                    continue  # removed while listing (a discard, another sweep): not there any more
+                modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+                found.append(StoredObject(entry.relative_to(self.root).as_posix(), stat.st_size, modified))
         except OSError as exc:
             raise StorageError(f"cannot list {prefix!r}: {exc.strerror or exc}") from exc
-        root = self.root
-        keys = [entry.relative_to(root).as_posix() for entry in names if not entry.name.startswith(_TMP_PREFIX)]
-        return sorted(keys)
+        return sorted(found, key=lambda item: item.key)
 
     def url(self, key: str, expires_in: int) -> str:
         """``{url_base}/{key}?expires=<unix time>&sig=<hex HMAC-SHA256 of key and expiry>``."""
@@ -358,13 +384,20 @@ class S3Storage:
 
     def list_keys(self, prefix: str) -> list[str]:
         """``ListObjectsV2`` under ``prefix`` (all pages), sorted."""
+        return [item.key for item in self.list_objects(prefix)]
+
+    def list_objects(self, prefix: str) -> list[StoredObject]:
+        """``ListObjectsV2`` under ``prefix`` (all pages) with ``Size`` and ``LastModified``, sorted by key."""
         validate_key(prefix.rstrip("/"))
-        keys: list[str] = []
+        found: list[StoredObject] = []
         with self._errors("list", prefix):
             paginator = self._client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                keys.extend(item["Key"] for item in page.get("Contents", []))
-        return sorted(keys)
+                found.extend(
+                    StoredObject(item["Key"], int(item.get("Size", 0)), item["LastModified"].astimezone(UTC))
+                    for item in page.get("Contents", [])
+                )
+        return sorted(found, key=lambda item: item.key)
 
     def url(self, key: str, expires_in: int) -> str:
         """A SigV4-presigned ``GetObject`` URL for this one key, valid ``expires_in`` seconds (1–3600)."""

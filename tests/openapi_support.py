@@ -35,7 +35,7 @@ def checks_to_skip(case: Any) -> list[Any]:
 def _name(key: str) -> str:
     # A line break cannot be carried in a multipart field's name (the part's header would break: 400), nor can a
     # quote or a backslash as schemathesis writes them (unescaped: `name="Tq\"` never ends, so the part has no name).
-    return _without_control_characters(key).translate(str.maketrans("\r\n\"\\", "????"))
+    return _without_control_characters(key).translate(str.maketrans('\r\n"\\', "????"))
 
 
 def _without_control_characters(value: Any) -> Any:

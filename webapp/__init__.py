@@ -113,6 +113,7 @@ def _register(app: Flask) -> None:
     from .packs.cli import checklists_cli
     from .packs.routes import bp as packs_bp
     from .schools import setup as schools
+    from .storage_cli import storage_cli
     from .visits.api import bp as api_bp
     from .visits.batch import bp as sync_bp
     from .visits.media import bp as media_bp
@@ -146,4 +147,5 @@ def _register(app: Flask) -> None:
     throttle.init(app)  # wraps the registered sign-in view
     app.cli.add_command(checklists_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(storage_cli)
     guard.init(app)  # last, as it puts itself first: before CSRF and every other hook
