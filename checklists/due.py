@@ -46,7 +46,7 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _setting(key: str, declared: Sequence[CountySetting], values: Mapping[str, Any]) -> tuple[Any, str]:
+def setting_value(key: str, declared: Sequence[CountySetting], values: Mapping[str, Any]) -> tuple[Any, str]:
     """The county's value for ``key`` (else the pack's default), parsed, and the setting's label."""
     setting = next((s for s in declared if s.key == key), None)
     label = setting.label if setting else key
@@ -88,7 +88,7 @@ def resolve_due(
     if rule.kind == "termly":
         return None, f"每学期开学后{rule.offset_days}天内" if rule.offset_days is not None else "每学期"
     if rule.kind == "cycle" and rule.years:
-        anchor, label = (rule.anchor, "") if rule.anchor else _setting(rule.anchor_setting or "", declared, values)
+        anchor, label = (rule.anchor, "") if rule.anchor else setting_value(rule.anchor_setting or "", declared, values)
         if not isinstance(anchor, date):
             return None, f"每{rule.years}年一周期（县未设置{label}）"
         start = anchor
@@ -97,7 +97,7 @@ def resolve_due(
         end = _add_years(start, rule.years) - timedelta(days=1)
         return end, f"每{rule.years}年一周期（自{chinese_date(anchor)}起），本周期{chinese_date(end)}前"
     if rule.kind == "relative" and rule.setting and rule.month_day and rule.offset_years is not None:
-        year, label = _setting(rule.setting, declared, values)
+        year, label = setting_value(rule.setting, declared, values)
         month, day = _month_day(rule.month_day)
         when = f"{label}{_offset_text(rule.offset_years)}"
         if not isinstance(year, int):

@@ -32,8 +32,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from .model import AppliesTo, Pack
+from .due import setting_value as due_setting
+from .model import AppliesTo, Item, Pack
 from .vocabulary import ACTIVITY_FORMS, ACTIVITY_KINDS
 
 #: Standing states and their Chinese names.
@@ -223,8 +225,23 @@ class Coverage:
         return self.observed / self.total if self.total else 0.0
 
 
-def rules_of(pack: Pack | None) -> tuple[QuotaRule, ...]:
-    """The quotas a pack declares (items with a ``quota`` block), in pack order."""
+def _cycle_anchor(item: Item, pack: Pack, settings: Mapping[str, Any] | None) -> date | None:
+    """Where the item's multi-year cycle starts for this county: the county setting its ``due`` names
+    (``anchor_setting``, else the pack's default for it), so the phone's standing and the item's due date
+    count the same cycle; None when the item names no setting or it holds no date."""
+    due = item.due
+    if due is None or due.kind != "cycle" or not due.anchor_setting:
+        return None
+    value, _ = due_setting(due.anchor_setting, pack.county_settings, settings or {})
+    return value if isinstance(value, date) else None
+
+
+def rules_of(pack: Pack | None, settings: Mapping[str, Any] | None = None) -> tuple[QuotaRule, ...]:
+    """The quotas a pack declares (items with a ``quota`` block), in pack order.
+
+    ``settings`` are the county's values of the pack's settings: a cycle anchored on one of them
+    (西吉's teacher_cycle_anchor) starts where the county says.
+    """
     if pack is None:
         return ()
     rules = []
@@ -248,7 +265,7 @@ def rules_of(pack: Pack | None) -> tuple[QuotaRule, ...]:
                 narrowed_by=item.applies_to,
                 effective_from=item.effective_from,
                 effective_until=item.effective_until,
-                cycle_from=quota.cycle_from or item.effective_from,
+                cycle_from=_cycle_anchor(item, pack, settings) or quota.cycle_from or item.effective_from,
                 doc_nos=tuple(dict.fromkeys(source.doc_no for source in item.sources)),
             )
         )

@@ -164,6 +164,10 @@ def test_periods_year_school_year_and_three_year_cycle(packs, lessons):
     assert window_for(cycle, early, ()).span == Span(date(2022, 9, 1), date(2025, 8, 31))
     before = TermDates("2021-2022学年第二学期", "2021-2022", date(2022, 3, 1), date(2022, 7, 8))
     assert window_for(cycle, before, ()).span == Span(date(2019, 9, 1), date(2022, 8, 31))
+    # The county moves the cycle's start (teacher_cycle_anchor): the quota's window follows it, as the due date does.
+    moved = rules_of(packs["xiji"], {"teacher_cycle_anchor": "2023-09-01"})[0]
+    assert window_for(moved, AUTUMN, TERMS).span == Span(date(2026, 9, 1), date(2029, 8, 31))
+    assert rules_of(packs["xiji"], {"teacher_cycle_anchor": ""})[0].cycle_from == date(2022, 9, 1)  # the default
 
 
 def test_expired_requirements_are_still_counted_and_marked(lessons):

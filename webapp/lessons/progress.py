@@ -35,7 +35,7 @@ from checklists.quotas import (
 from ..auth.models import User
 from ..core.models import Assignment, County, School, Term
 from ..extensions import db
-from ..packs.operations import pack_or_none
+from ..packs.operations import county_settings, pack_or_none
 from ..timeutil import today_in_china
 from .models import Activity, ResearcherProfile, Teacher
 from .operations import county_terms, term_dates
@@ -82,7 +82,7 @@ def quota_context(county: County, term: Term | None = None, today: date | None =
     context = QuotaContext(county=county, term=term, terms=terms, today=today)
     if term is None:
         return context
-    for rule in rules_of(pack_or_none(county.policy_set)):
+    for rule in rules_of(pack_or_none(county.policy_set), county_settings(county)):
         window = window_for(rule, term_dates(term), dates)
         if not is_in_force(rule, window):
             continue
