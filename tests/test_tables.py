@@ -62,7 +62,7 @@ def test_visits_table_sorts_searches_and_answers_htmx_with_the_fragment(app, wor
     # Pages by number when sorted by a column.
     from werkzeug.datastructures import MultiDict
 
-    from webapp.bureau import listing
+    from webapp.bureau.review import listing
 
     filters = listing.filters_from_args(MultiDict({"sort": "school", "page": "2"}), world.county)
     second = listing.visits_page(filters, per_page=2)

@@ -11,7 +11,7 @@ from checklists.vocabulary import LOCATIONS, STAGES
 
 from ..auth.models import ROLES, User
 from ..auth.policy import roles_required, school_or_403, visible_schools
-from ..bureau.dashboard import school_terms
+from ..bureau.dashboard.figures import school_terms
 from ..extensions import db
 from ..packs.operations import checklist_for_school, pack_or_none
 from ..tables import like, one_page, page_from, search_from, sort_from, url_state

@@ -16,12 +16,12 @@ from flask_login import current_user
 
 from sync.storage import ObjectNotFound, StorageError
 
-from .. import jobs
-from ..auth.policy import roles_required
-from ..errors import AppError
-from ..visits.photos import RETRY_AFTER, storage
-from .access import BUREAU_ROLES, visit_for_bureau
-from .evidence import visit_evidence
+from ... import jobs
+from ...auth.policy import roles_required
+from ...errors import AppError
+from ...visits.photos import RETRY_AFTER, storage
+from ..access import BUREAU_ROLES, visit_for_bureau
+from ..review.evidence import visit_evidence
 
 bp = Blueprint("report_jobs", __name__, url_prefix="/bureau")
 _TOKEN_CHARS = frozenset("0123456789abcdef")
