@@ -50,7 +50,7 @@ CASES = [
     Case("auth.login", "POST", "/login", dict.fromkeys(ROLES, 422), data={}),
     Case("core.home", "GET", "/", SIGNED_IN),
     Case("core.schools", "GET", "/schools", SIGNED_IN),
-    Case("core.users", "GET", "/users", BUREAU_ONLY),
+    Case("users.index", "GET", "/users", BUREAU_ONLY),
     # The inspector's own school (also the 学校 account's); the researcher's own school.
     Case("core.school", "GET", "/schools/{inspected}", {**SIGNED_IN, "researcher": 403}),
     Case("core.school", "GET", "/schools/{researched}", {**SIGNED_IN, "inspector": 403, "school": 403}),
@@ -337,7 +337,8 @@ CASES = [
     Case("auth.account", "GET", "/account", SIGNED_IN),
     Case("auth.change_password", "GET", "/account/password", SIGNED_IN),
     Case("auth.change_password", "POST", "/account/password", {**dict.fromkeys(ROLES, 422), "anonymous": 302}, data={}),
-    Case("users.index", "GET", "/admin/users/", ADMIN_ONLY),
+    # The former administrator's list: a permanent redirect to the one list of accounts.
+    Case("users.moved", "GET", "/admin/users/", {**BUREAU_ONLY, "reviewer": 301, "admin": 301}),
     Case(
         "users.set_active",
         "POST",
