@@ -90,6 +90,8 @@ CASES = [
     Case("imports.upload", "POST", "/admin/import/", {**BUREAU_ONLY, "reviewer": 422, "admin": 422}, data={}),
     Case("imports.template", "GET", "/admin/import/template/schools.csv", BUREAU_ONLY),
     Case("imports.template_xlsx", "GET", "/admin/import/template/schools.xlsx", BUREAU_ONLY),
+    # An import job nobody here started (a job is followed only by the person who confirmed it).
+    Case("imports.job", "GET", "/admin/import/jobs/" + "0" * 32, {**BUREAU_ONLY, "reviewer": 404, "admin": 404}),
     # The sync API: inspectors only; other roles get JSON 403, anonymous JSON 401.
     Case("api.me", "GET", "/api/v1/me", {**SIGNED_IN, "anonymous": 401}),
     Case("api.list_visits", "GET", "/api/v1/visits", INSPECTOR_API),
