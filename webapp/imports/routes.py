@@ -41,7 +41,6 @@ def _counties() -> list[County]:
 
 def _form(status: int = 200, **context: object) -> tuple[str, int]:
     context.setdefault("errors", [])
-    context.setdefault("result", None)
     return render_template("imports/form.html", kinds=KIND_LABELS, counties=_counties(), **context), status
 
 
