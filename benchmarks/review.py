@@ -33,7 +33,7 @@ from sqlalchemy import insert, select, text
 
 from checklists.generator import compose
 from webapp.auth.models import User
-from webapp.bureau.models import RectificationTask
+from webapp.bureau.rectification.models import RectificationTask
 from webapp.core.models import County, School, Term
 from webapp.extensions import db
 from webapp.packs.operations import packs, school_profile, store_version

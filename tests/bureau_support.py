@@ -210,7 +210,7 @@ def authorization_rows(
     home: Any, other: Any, inspected: Any, foreign: Any, visit: Any, foreign_visit: Any, by: Any
 ) -> dict:
     """For the authorization table: a current term in each county and a task at a school of each."""
-    from webapp.bureau.models import RectificationTask
+    from webapp.bureau.rectification.models import RectificationTask
 
     today = today_in_china()
     ids: dict[str, Any] = {}

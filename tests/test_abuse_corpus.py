@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from webapp.bureau.models import RectificationTask
+from webapp.bureau.rectification.models import RectificationTask
 from webapp.extensions import db
 
 from .bureau_support import ALARM, alarm_photo, make_world, record_visit
@@ -164,7 +164,7 @@ def _report(capsys: Any, shard: str, count: int, failures: list[str]) -> None:
 def test_every_write_route_survives_the_corpus(app, factory, capsys, monkeypatch, shard):
     # The corpus checks how each request is taken apart and validated; a started PDF report job would print
     # in Chromium once per request (a second each, inline in tests), which tests/test_report_jobs.py covers.
-    monkeypatch.setattr("webapp.bureau.report_jobs.print_report", lambda prefix: None)
+    monkeypatch.setattr("webapp.bureau.reports.jobs.print_report", lambda prefix: None)
     clients, values, visit_body, visit_id = _corpus_world(app, factory)
     rules = sorted(
         (r for r in app.url_map.iter_rules() if r.methods & {"POST", "PUT", "PATCH", "DELETE"}),

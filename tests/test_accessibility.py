@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.bureau.summary import ordinal_key
+from webapp.bureau.compliance.summary import ordinal_key
 from webapp.extensions import db
 
 from .conftest import login

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from webapp.bureau.audit import AuditLogIsAppendOnly
-from webapp.bureau.models import AuditEntry, RectificationTask
+from webapp.bureau.audit.models import AuditEntry
+from webapp.bureau.audit.operations import AuditLogIsAppendOnly
+from webapp.bureau.rectification.models import RectificationTask
 from webapp.extensions import db
 
 from .bureau_support import ALARM, alarm_photo, make_world, record_visit, stamp

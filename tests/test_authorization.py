@@ -50,7 +50,7 @@ CASES = [
     Case("auth.login", "POST", "/login", dict.fromkeys(ROLES, 422), data={}),
     Case("core.home", "GET", "/", SIGNED_IN),
     Case("core.schools", "GET", "/schools", SIGNED_IN),
-    Case("core.users", "GET", "/users", BUREAU_ONLY),
+    Case("users.index", "GET", "/users", BUREAU_ONLY),
     # The inspector's own school (also the 学校 account's); the researcher's own school.
     Case("core.school", "GET", "/schools/{inspected}", {**SIGNED_IN, "researcher": 403}),
     Case("core.school", "GET", "/schools/{researched}", {**SIGNED_IN, "inspector": 403, "school": 403}),
@@ -90,6 +90,8 @@ CASES = [
     Case("imports.upload", "POST", "/admin/import/", {**BUREAU_ONLY, "reviewer": 422, "admin": 422}, data={}),
     Case("imports.template", "GET", "/admin/import/template/schools.csv", BUREAU_ONLY),
     Case("imports.template_xlsx", "GET", "/admin/import/template/schools.xlsx", BUREAU_ONLY),
+    # An import job nobody here started (a job is followed only by the person who confirmed it).
+    Case("imports.job", "GET", "/admin/import/jobs/" + "0" * 32, {**BUREAU_ONLY, "reviewer": 404, "admin": 404}),
     # The sync API: inspectors only; other roles get JSON 403, anonymous JSON 401.
     Case("api.me", "GET", "/api/v1/me", {**SIGNED_IN, "anonymous": 401}),
     Case("api.list_visits", "GET", "/api/v1/visits", INSPECTOR_API),
@@ -337,7 +339,8 @@ CASES = [
     Case("auth.account", "GET", "/account", SIGNED_IN),
     Case("auth.change_password", "GET", "/account/password", SIGNED_IN),
     Case("auth.change_password", "POST", "/account/password", {**dict.fromkeys(ROLES, 422), "anonymous": 302}, data={}),
-    Case("users.index", "GET", "/admin/users/", ADMIN_ONLY),
+    # The former administrator's list: a permanent redirect to the one list of accounts.
+    Case("users.moved", "GET", "/admin/users/", {**BUREAU_ONLY, "reviewer": 301, "admin": 301}),
     Case(
         "users.set_active",
         "POST",

@@ -16,7 +16,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import select
 
-from webapp.bureau.models import RectificationTask
+from webapp.bureau.rectification.models import RectificationTask
 from webapp.extensions import db
 from webapp.visits.models import ResultWrite, Visit
 

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from webapp.bureau.models import RectificationTask
+from webapp.bureau.rectification.models import RectificationTask
 from webapp.extensions import db
 from webapp.timeutil import today_in_china
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from webapp.bureau.models import RectificationTask, TaskPhoto, TaskUpdate
+from webapp.bureau.rectification.models import RectificationTask, TaskPhoto, TaskUpdate
 from webapp.extensions import db
 from webapp.schools.models import SelfReport
 

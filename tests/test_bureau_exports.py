@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from webapp.bureau import listing
-from webapp.bureau.models import RectificationTask
+from webapp.bureau.rectification.models import RectificationTask
+from webapp.bureau.review import listing
 from webapp.extensions import db
 from webapp.timeutil import today_in_china
 
@@ -147,7 +147,7 @@ def test_report_page_and_pdf(reviewed):
 def test_pdf_without_chromium_says_so(make_app, factory):
     app = make_app(PDF_CHROMIUM="/nonexistent/chromium")
     with app.app_context():
-        from webapp.bureau.pdf import html_to_pdf
+        from webapp.bureau.reports.pdf import html_to_pdf
         from webapp.errors import AppError
 
         with pytest.raises(AppError) as caught:

@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from webapp.bureau.models import AuditEntry, RectificationTask, Review
+from webapp.bureau.audit.models import AuditEntry
+from webapp.bureau.rectification.models import RectificationTask
+from webapp.bureau.review.models import Review
 from webapp.extensions import db
 from webapp.timeutil import today_in_china
 from webapp.visits.models import ItemResult, ResultWrite, Visit

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from webapp.bureau.matrix import build_matrix
-from webapp.bureau.models import RectificationTask
+from webapp.bureau.compliance.matrix import build_matrix
+from webapp.bureau.rectification.models import RectificationTask
 from webapp.extensions import db
 from webapp.timeutil import today_in_china
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from webapp.bureau import dashboard
-from webapp.bureau.models import RectificationTask
+from webapp.bureau.dashboard import figures as dashboard
+from webapp.bureau.rectification.models import RectificationTask
 from webapp.extensions import db
 from webapp.timeutil import today_in_china
 from webapp.visits.models import ItemResult

@@ -15,7 +15,8 @@ import pytest
 from openpyxl import load_workbook
 
 from webapp.auth.models import User
-from webapp.bureau.models import RectificationTask, Review
+from webapp.bureau.rectification.models import RectificationTask
+from webapp.bureau.review.models import Review
 from webapp.core.models import School
 from webapp.extensions import db
 from webapp.lessons.models import Activity

@@ -45,7 +45,7 @@ def _confirm(client, preview_page: str):
     """The preview's 确认导入: its hidden fields posted back."""
     form = preview_page[preview_page.index('<section class="card" id="preview"') :]
     fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', form))
-    return client.post("/admin/import/", data=fields)
+    return client.post("/admin/import/", data=fields, follow_redirects=True)
 
 
 def _upload(client, county, kind, name, data: bytes):
@@ -285,3 +285,48 @@ def test_xlsx_template_has_an_example_row(bureau):
     values = [[c.value for c in row] for row in example.iter_rows(min_row=2)]
     assert values[0] == ["用户名", "学校代码", "类型", "开始日期", "结束日期"]
     assert values[1][:3] == ["zhang_duxue", "001", "挂牌督导"] and values[1][3].date().isoformat() == "2026-09-01"
+
+
+def test_a_confirmed_import_runs_as_a_job_whose_progress_the_page_shows(make_app, factory):
+    """The write step is a job (as the report PDFs): the page says it is running, then what was written."""
+    app = make_app(JOB_QUEUE="thread")
+    with app.app_context():
+        county = factory.county("测试县", "ceshi")
+        client = app.test_client()
+        login(client, factory.user("reviewer", county))
+        page = _preview(client, county, "schools", "schools.csv", SCHOOLS_CSV.encode()).get_data(as_text=True)
+        form = page[page.index('<section class="card" id="preview"') :]
+        fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', form))
+        confirmed = client.post("/admin/import/", data=fields)
+        assert confirmed.status_code == 303 and "/admin/import/jobs/" in confirmed.location
+        job_url = confirmed.location
+        # The answer is not yet closed: the job has not run, nothing is written, the page polls.
+        running = client.get(job_url).get_data(as_text=True)
+        assert 'data-state="running"' in running and 'hx-trigger="every 1s"' in running
+        assert f'hx-get="{job_url}"' in running and "已排队" in running and "<progress" in running
+        assert _count(School) == 0
+        polled = client.get(job_url, headers={"HX-Request": "true"})
+        assert "<html" not in polled.get_data(as_text=True) and 'data-state="running"' in polled.get_data(as_text=True)
+        confirmed.close()  # the answer has been sent: the job runs
+        done = client.get(job_url, headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert 'data-state="done"' in done and "hx-trigger" not in done  # polling stops
+        assert "新增 3 条，更新 0 条，未变 0 条" in done
+        db.session.expire_all()
+        assert _count(School) == 3
+        # Only the person who asked can follow it.
+        other = app.test_client()
+        login(other, factory.user("reviewer", county))
+        assert other.get(job_url).status_code == 404
+        assert client.get("/admin/import/jobs/not-a-token").status_code == 404
+
+
+def test_an_import_refused_by_its_job_writes_nothing_and_lists_the_errors(bureau, factory):
+    """The name was taken elsewhere between the preview and the confirmation: the job checks again, refuses."""
+    client, county = bureau
+    data = "用户名,姓名,角色,初始密码\nlate1,某人,责任督学,pass-word-1\nlate2,某人二,教研员,pass-word-2\n"
+    page = _preview(client, county, "users", "u.csv", data.encode()).get_data(as_text=True)
+    assert 'id="confirm-import"' in page
+    factory.user("inspector", factory.county("别县"), username="late1")
+    refused = _confirm(client, page).get_data(as_text=True)
+    assert 'data-state="failed"' in refused and "未导入任何数据" in refused and "已被其他县区" in refused
+    assert db.session.scalar(select(User).where(User.username == "late2")) is None

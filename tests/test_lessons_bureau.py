@@ -236,20 +236,20 @@ def test_exports_open_in_excel_with_chinese_intact(client, world):
     ledger = client.get("/lessons/bureau/export/ledger.xlsx")
     assert ledger.status_code == 200 and "filename*=UTF-8''" in ledger.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(ledger.data)).active
-    rows = list(sheet.iter_rows(values_only=True))
+    rows = list(sheet.iter_rows(values_only=True))[1:]  # under the title row
     assert rows[0][:4] == ("日期", "教研员", "类别", "形式") and "评分：教学目标" in rows[0]
     assert len(rows) == 3
     mine = next(r for r in rows[1:] if r[-1] == activity.id)
     assert mine[1:5] == ("张老师", "听评课", "听评课", "村小") and mine[8] == "是"
     assert "=HYPERLINK(1)" in mine  # kept as text, not a formula
-    assert sheet.cell(row=rows.index(mine) + 1, column=rows[0].index("授课教师") + 1).data_type == "s"
+    assert sheet.cell(row=rows.index(mine) + 2, column=rows[0].index("授课教师") + 1).data_type == "s"
     csv_response = client.get("/lessons/bureau/export/ledger.csv")
     text = csv_response.data.decode("utf-8")
     assert text.startswith("\ufeff日期,教研员") and "\r\n" in text
     parsed = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert len(parsed) == 3 and "'=HYPERLINK(1)" in parsed[1] + parsed[2]
     summary = load_workbook(io.BytesIO(client.get("/lessons/bureau/export/summary.xlsx").data)).active
-    summary_rows = list(summary.iter_rows(values_only=True))
+    summary_rows = list(summary.iter_rows(values_only=True))[1:]
     assert summary_rows[0][:4] == ("教研员", "学科", "指标", "统计周期")
     assert len(summary_rows) == 1 + 2 * 3  # two 教研员 × three 贺兰 quotas
     zhang = [r for r in summary_rows if r[0] == "张老师"]
@@ -258,6 +258,47 @@ def test_exports_open_in_excel_with_chinese_intact(client, world):
     summary_csv = client.get("/lessons/bureau/export/summary.csv?subject=chinese").data.decode("utf-8-sig")
     assert summary_csv.count("\r\n") == 1  # header only: nobody teaches 语文 here
     assert client.get("/lessons/bureau/export/ledger.pdf").status_code == 404
+
+
+def _styles(sheet, header_row: int) -> dict:
+    """What makes an export look like the bureau's: title row, header style, frozen header, filter, widths."""
+    header = list(sheet.iter_rows(min_row=header_row, max_row=header_row))[0]
+    return {
+        "title": bool(sheet["A1"].value) and header_row == 2,
+        "bold": {c.font.b for c in header},
+        "fill": {c.fill.fgColor.rgb for c in header},
+        "freeze": sheet.freeze_panes,
+        "filter_from": sheet.auto_filter.ref.split(":")[0],
+    }
+
+
+def test_lessons_exports_are_styled_like_the_bureau_s(client, world):
+    """教研 exports: the bureau's 台账 look, through the one writer (compared cell style by cell style)."""
+    record(world.researcher, world.rural, world.today, topic="分数")
+    db.session.commit()
+    login(client, world.reviewer)
+    bureau = load_workbook(io.BytesIO(client.get("/bureau/exports/schools.xlsx").data)).active
+    ledger = load_workbook(io.BytesIO(client.get("/lessons/bureau/export/ledger.xlsx").data)).active
+    summary = load_workbook(io.BytesIO(client.get("/lessons/bureau/export/summary.xlsx").data)).active
+    expected = _styles(bureau, 2)
+    assert expected == {"title": True, "bold": {True}, "fill": {"00DDE7F0"}, "freeze": "A3", "filter_from": "A2"}
+    assert _styles(ledger, 2) == expected and _styles(summary, 2) == expected
+    assert ledger.title == "活动台账" and summary.title == "完成情况汇总"  # short names, as 学校汇总
+    assert ledger["A1"].value.endswith("教研员活动台账") and summary["A1"].value.endswith("教研员完成情况汇总")
+    assert ledger["A1"].value.startswith(world.county.name) and bureau["A1"].value.startswith(world.county.name)
+    # Widths per column, as the bureau's: a date 14, a school 24, long text wider; not one width for all.
+    header = [c.value for c in ledger[2]]
+    width = {h: ledger.column_dimensions[chr(ord("A") + i)].width for i, h in enumerate(header[:26])}
+    assert width["日期"] == bureau.column_dimensions["E"].width == 14  # 最近督导
+    assert width["学校"] == bureau.column_dimensions["B"].width == 24
+    assert width["课题/主题"] > width["教研员"]
+    # Dates and times are typed cells with the bureau's Chinese formats.
+    assert ledger["A3"].number_format == 'yyyy"年"m"月"d"日"'
+    edited = ledger.cell(row=3, column=header.index("最后修改（北京时间）") + 1)
+    assert edited.is_date and edited.number_format == 'yyyy"年"m"月"d"日" hh:mm'
+    # The CSV stays data for other programs: header first, no title row.
+    text = client.get("/lessons/bureau/export/ledger.csv").data.decode("utf-8-sig")
+    assert text.startswith("日期,教研员")
 
 
 def test_quota_context_of_a_county_without_terms(factory):

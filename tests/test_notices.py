@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from webapp.bureau.models import RectificationTask
+from webapp.bureau.rectification.models import RectificationTask
 from webapp.core.models import Term
 from webapp.extensions import db
 from webapp.notices import notifier

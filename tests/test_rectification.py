@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from webapp.bureau import ledger
-from webapp.bureau.models import RectificationTask, TaskPhoto, TaskUpdate
+from webapp.bureau.rectification import ledger
+from webapp.bureau.rectification.models import RectificationTask, TaskPhoto, TaskUpdate
 from webapp.extensions import db
 from webapp.timeutil import today_in_china
 

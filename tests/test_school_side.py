@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
-from webapp.bureau.models import RectificationTask, TaskUpdate
+from webapp.bureau.rectification.models import RectificationTask, TaskUpdate
 from webapp.extensions import db
 
 from .conftest import jpeg_bytes, login

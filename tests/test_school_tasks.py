@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from webapp.bureau.models import RectificationTask, TaskPhoto, TaskUpdate
+from webapp.bureau.rectification.models import RectificationTask, TaskPhoto, TaskUpdate
 from webapp.extensions import db
 
 from .bureau_support import ALARM, make_world, record_visit

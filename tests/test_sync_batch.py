@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from webapp.bureau.models import AuditEntry
+from webapp.bureau.audit.models import AuditEntry
 from webapp.extensions import db
 from webapp.lessons.models import Activity, ActivityWrite
 from webapp.visits.models import ItemResult, ResultWrite, Visit

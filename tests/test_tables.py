@@ -62,7 +62,7 @@ def test_visits_table_sorts_searches_and_answers_htmx_with_the_fragment(app, wor
     # Pages by number when sorted by a column.
     from werkzeug.datastructures import MultiDict
 
-    from webapp.bureau import listing
+    from webapp.bureau.review import listing
 
     filters = listing.filters_from_args(MultiDict({"sort": "school", "page": "2"}), world.county)
     second = listing.visits_page(filters, per_page=2)
@@ -115,3 +115,18 @@ def test_users_table_is_the_county_s_sortable_and_searchable(app, world):
     body = found.get_data(as_text=True)
     assert world.inspector.username in body and world.reviewer.username not in body and "<html" not in body
     assert world.outsider.username in world.client(app, "admin").get("/users?role=inspector").get_data(as_text=True)
+
+
+def test_one_list_of_accounts_with_the_administrator_s_actions(app, world):
+    admin = world.client(app, "admin")
+    moved = admin.get("/admin/users/?q=abc&sort=-login")
+    assert moved.status_code == 301 and moved.location == "/users?q=abc&sort=-login"
+    page = admin.get("/users?sort=username").get_data(as_text=True)
+    table = page[page.index('<table class="table data-table') : page.index("</table>")]
+    assert 'aria-sort="ascending"' in table and "/active" in table and "重置密码" in table
+    assert 'aria-current="page">账号' in page
+    # The action goes back to the list with what was done.
+    done = admin.post(f"/admin/users/{world.inspector.id}/active", data={"active": "0"}, follow_redirects=True)
+    body = done.get_data(as_text=True)
+    assert f"{world.inspector.username} 已停用" in body and "已停用</span>" in body
+    assert "/active" not in world.client(app, "reviewer").get("/users").get_data(as_text=True)

@@ -15,6 +15,7 @@ worker whose lease has lapsed.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -107,6 +108,46 @@ def job_app() -> Flask:
 
         _worker_app = create_app()
     return _worker_app
+
+
+# --------------------------------------------------------------------------- jobs a page follows
+#
+# A long step (printing a report, writing an import) runs as a job; its files and its state live in storage
+# under ``<kind>/u<user>/<token>/``, so only the person who asked can follow it, and any app server (or the
+# RQ worker) can answer where it stands. The page polls a status endpoint until the state is done or failed.
+
+STATE_FILE = "state.json"
+_TOKEN_CHARS = frozenset("0123456789abcdef")
+
+
+def new_token() -> str:
+    """A fresh, unguessable job token."""
+    return uuid.uuid4().hex
+
+
+def valid_token(token: str) -> bool:
+    """Whether ``token`` looks like one of ours (32 hex digits), before it goes into a storage key."""
+    return len(token) == 32 and set(token) <= _TOKEN_CHARS
+
+
+def job_prefix(kind: str, user_id: int, token: str) -> str:
+    """The storage folder of one followed job of one person."""
+    return f"{kind}/u{user_id}/{token}/"
+
+
+def put_state(storage: Any, prefix: str, **state: Any) -> None:
+    """Record where a followed job stands (``state``: running, done or failed, plus what the page shows)."""
+    storage.put(prefix + STATE_FILE, json.dumps(state, ensure_ascii=False).encode("utf-8"), "application/json")
+
+
+def get_state(storage: Any, prefix: str) -> dict[str, Any] | None:
+    """Where a followed job stands, or None when there is no such job."""
+    from sync.storage import ObjectNotFound
+
+    try:
+        return json.loads(storage.get(prefix + STATE_FILE))
+    except ObjectNotFound:
+        return None
 
 
 # --------------------------------------------------------------------------- jobs

@@ -13,7 +13,7 @@ from ..core.models import County, Term
 from ..extensions import db
 from ..timeutil import today_in_china
 from ..visits.models import Visit
-from .models import RectificationTask
+from .rectification.models import RectificationTask
 
 BUREAU_ROLES = ("reviewer", "admin")
 #: Who may record what a school did about a task (the school's inspector on its behalf, or the bureau).

@@ -38,13 +38,13 @@ def audit_value(value: Any) -> str:
 
 def init(app: Flask) -> None:
     """Register the bureau's pages and filters, and start recording changes."""
-    from . import audit
-    from .compliance_routes import bp as compliance_bp
-    from .dashboard_routes import bp as dashboard_bp
-    from .export_routes import bp as exports_bp
-    from .report_jobs import bp as report_jobs_bp
-    from .review_routes import bp as bureau_bp
-    from .task_routes import bp as rectification_bp
+    from .audit import operations as audit
+    from .compliance.routes import bp as compliance_bp
+    from .dashboard.routes import bp as dashboard_bp
+    from .rectification.routes import bp as rectification_bp
+    from .reports.jobs import bp as report_jobs_bp
+    from .reports.routes import bp as exports_bp
+    from .review.routes import bp as bureau_bp
 
     audit.init(app)
     for blueprint in (bureau_bp, compliance_bp, rectification_bp, exports_bp, report_jobs_bp, dashboard_bp):

@@ -9,9 +9,9 @@ from sqlalchemy import func, or_, select
 from checklists.generator import item_count
 from checklists.vocabulary import LOCATIONS, STAGES
 
-from ..auth.models import ROLES, User
-from ..auth.policy import roles_required, school_or_403, visible_schools
-from ..bureau.dashboard import school_terms
+from ..auth.models import User
+from ..auth.policy import school_or_403, visible_schools
+from ..bureau.dashboard.figures import school_terms
 from ..extensions import db
 from ..packs.operations import checklist_for_school, pack_or_none
 from ..tables import like, one_page, page_from, search_from, sort_from, url_state
@@ -126,54 +126,4 @@ def school(school_id: int) -> str:
         pack=pack_or_none(school.county.policy_set),
         today=today_in_china(),
         results=school_terms(school),
-    )
-
-
-#: Sortable columns of the users table (``schools`` is the number of current assignments).
-USER_SORTS = ("username", "name", "role", "schools", "login")
-
-
-@bp.route("/users")
-@roles_required("admin", "reviewer")
-def users() -> Response:
-    """The county's accounts (every account for an admin): a sortable, searchable table."""
-    sort = sort_from(request.args, USER_SORTS, "role")
-    q = search_from(request.args)
-    role = request.args.get("role", "")
-    today = today_in_china()
-    current = (Assignment.starts_on <= today) & (Assignment.ends_on.is_(None) | (Assignment.ends_on >= today))
-    schools = (
-        select(func.count()).where(Assignment.user_id == User.id, current).correlate(User).scalar_subquery()
-    ).label("schools")
-    query = select(User, schools)
-    if current_user.role != "admin":
-        query = query.where(User.county_id == current_user.county_id, User.role != "admin")
-    if q:
-        pattern = like(q)
-        query = query.where(or_(User.username.like(pattern, escape="\\"), User.display_name.like(pattern, escape="\\")))
-    if role in ROLES:
-        query = query.where(User.role == role)
-    column = {
-        "username": User.username,
-        "name": User.display_name,
-        "role": User.role,
-        "schools": schools,
-        "login": User.last_login_at,
-    }[sort.key]
-    page = page_from(request.args)
-    ordered = query.order_by(column.desc() if sort.descending else column.asc(), User.username)
-    fetched = db.session.execute(ordered.offset((page - 1) * SCHOOLS_PER_PAGE).limit(SCHOOLS_PER_PAGE + 1)).all()
-    rows, has_next = one_page(list(fetched), SCHOOLS_PER_PAGE)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    return render_htmx(
-        "core/users.html",
-        "core/_users_table.html",
-        rows=rows,
-        has_next=has_next,
-        page_number=page,
-        total=total,
-        sort=sort,
-        q=q,
-        role=role,
-        args=url_state(sort, "role", q=q, role=role),
     )

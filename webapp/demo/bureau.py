@@ -18,10 +18,10 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from ..auth.models import User
-from ..bureau import audit
-from ..bureau.models import RectificationTask
-from ..bureau.reviewing import accept_visit, latest_review, return_visit
-from ..bureau.tasks import Upload, add_progress, close_task
+from ..bureau.audit import operations as audit
+from ..bureau.rectification.models import RectificationTask
+from ..bureau.rectification.operations import Upload, add_progress, close_task
+from ..bureau.review.operations import accept_visit, latest_review, return_visit
 from ..core.models import Assignment, County, School
 from ..errors import AppError
 from ..extensions import db

@@ -6,14 +6,20 @@ import base64
 import binascii
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from sync.storage import StorageError
+
 from ..auth.policy import roles_required
 from ..core.models import County
+from ..errors import AppError
 from ..extensions import db
 from ..spreadsheets import Column, Sheet, workbook
+from ..templating import render_htmx
+from ..visits.photos import RETRY_AFTER
+from .jobs import import_state, start_import
 from .operations import ImportRejected, RowError, import_table
 from .parsing import ImportFileError, read_table
 from .schemas import EXAMPLES, KIND_LABELS, ROW_SCHEMAS
@@ -35,7 +41,6 @@ def _counties() -> list[County]:
 
 def _form(status: int = 200, **context: object) -> tuple[str, int]:
     context.setdefault("errors", [])
-    context.setdefault("result", None)
     return render_template("imports/form.html", kinds=KIND_LABELS, counties=_counties(), **context), status
 
 
@@ -48,11 +53,12 @@ def form() -> tuple[str, int]:
 
 @bp.route("/", methods=["POST"])
 @roles_required("admin", "reviewer")
-def upload() -> tuple[str, int]:
+def upload() -> Response | tuple[str, int]:
     """Check a file and show what it would create and change; write it only when confirmed.
 
     The first POST carries the file: every error is listed, or a preview is shown and nothing is written.
-    The preview's 确认导入 posts the same bytes back (``confirm=1``, base64) and they are checked again.
+    The preview's 确认导入 posts the same bytes back (``confirm=1``, base64): a job checks them again and
+    writes them, and the answer is its progress page (``imports.job``).
     """
     kind = request.form.get("kind", "")
     if kind not in ROW_SCHEMAS:
@@ -61,10 +67,16 @@ def upload() -> tuple[str, int]:
     county = next((c for c in _counties() if c.id == county_id), None)
     if county is None:
         return _form(422, kind=kind, errors=[RowError(0, "县区", "请选择县区。")])
-    confirmed = request.form.get("confirm") == "1"
     filename, data = _uploaded()
     if data is None:
         return _form(422, kind=kind, errors=[RowError(0, "文件", "请选择要上传的 CSV 或 XLSX 文件。")])
+    if request.form.get("confirm") == "1":
+        # The job reads, checks again (the data may have changed since the preview) and writes, step by step.
+        try:
+            token = start_import(current_user.id, kind, county, filename, data)
+        except StorageError as exc:
+            raise AppError(503, "storage_unavailable", "暂时无法导入，请稍后重试。", retry_after=RETRY_AFTER) from exc
+        return redirect(url_for("imports.job", token=token), code=303)
     try:
         table = read_table(filename, data, int(current_app.config["IMPORT_MAX_ROWS"]))
         result = import_table(kind, table, county)
@@ -74,12 +86,21 @@ def upload() -> tuple[str, int]:
     except ImportRejected as exc:
         db.session.rollback()
         return _form(422, kind=kind, errors=exc.errors, rejected=True)
-    if not confirmed:
-        db.session.rollback()  # a preview writes nothing
-        encoded = base64.b64encode(data).decode("ascii")
-        return _form(kind=kind, preview=result, county=county, filename=filename, encoded=encoded)
-    db.session.commit()
-    return _form(kind=kind, result=result, county=county)
+    db.session.rollback()  # a preview writes nothing
+    encoded = base64.b64encode(data).decode("ascii")
+    return _form(kind=kind, preview=result, county=county, filename=filename, encoded=encoded)
+
+
+@bp.route("/jobs/<token>")
+@roles_required("admin", "reviewer")
+def job(token: str) -> Response:
+    """Where a confirmed import stands: its step while it runs (htmx polls this), then what it wrote."""
+    state = import_state(current_user.id, token)
+    if state is None:
+        abort(404)
+    response = render_htmx("imports/job.html", "imports/_job.html", job=state, token=token)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _uploaded() -> tuple[str, bytes | None]:

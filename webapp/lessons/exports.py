@@ -6,7 +6,7 @@ user text never a formula.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from flask import Response
@@ -24,46 +24,55 @@ from .models import Activity, ActivityPhoto
 from .operations import rubric_for
 from .progress import QuotaContext, assigned_on_day, without_jit
 
-#: Wider columns for the free text, so it wraps in the cell.
-_WIDE = {"课题/主题": 24, "优点": 30, "建议": 30, "备注": 30, "说明": 30, "指标": 24, "依据文件": 24, "学校": 20}
 
+def table_response(sheet: Sheet, filename: str, fmt: str) -> Response:
+    """A download of ``sheet`` as ``fmt`` (csv or xlsx) named ``filename`` (Chinese allowed), by the one writer.
 
-def table_response(filename: str, fmt: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """A download of ``rows`` as ``fmt`` (csv or xlsx) named ``filename`` (Chinese allowed), by the one writer."""
-    columns = [Column(h, _WIDE.get(h, 12), "date" if h == "日期" else "text") for h in headers]
-    return download(Sheet(filename, columns, rows), filename, fmt)
+    Styled as the bureau's 台账: a short sheet name, the title row above the frozen, shaded header, and widths
+    per column. A CSV is data for other programs: header first, no title row.
+    """
+    if fmt == "csv":
+        sheet = Sheet(sheet.title, sheet.columns, sheet.rows, sheet.highlight)
+    return download(sheet, filename, fmt)
 
 
 # --- the ledger --------------------------------------------------------------------
 
 
-def ledger_headers(context: QuotaContext) -> list[str]:
-    """Column titles of the ledger (the county's rubric dimensions included)."""
-    rubric = [f"评分：{d.label}" for d in rubric_for(context.county)]
+def ledger_columns(context: QuotaContext) -> list[Column]:
+    """Columns of the ledger (the county's rubric dimensions included), as wide as the bureau's alike."""
+    rubric = [Column(f"评分：{d.label}", 10, "number") for d in rubric_for(context.county)]
     return [
-        "日期",
-        "教研员",
-        "类别",
-        "形式",
-        "学校",
-        "学校代码",
-        "城乡",
-        "教育集团",
-        "包片学校",
-        "年级",
-        "班级",
-        "学科",
-        "授课教师",
-        "课题/主题",
-        "参加人数",
+        Column("日期", 14, "date"),
+        Column("教研员", 12),
+        Column("类别", 10),
+        Column("形式", 10),
+        Column("学校", 24),
+        Column("学校代码", 10),
+        Column("城乡", 8),
+        Column("教育集团", 16),
+        Column("包片学校", 8),
+        Column("年级", 8),
+        Column("班级", 8),
+        Column("学科", 8),
+        Column("授课教师", 12),
+        Column("课题/主题", 24),
+        Column("参加人数", 8, "number"),
         *rubric,
-        "优点",
-        "建议",
-        "备注",
-        "照片数",
-        "最后修改（北京时间）",
-        "记录编号",
+        Column("优点", 30),
+        Column("建议", 30),
+        Column("备注", 30),
+        Column("照片数", 8, "number"),
+        Column("最后修改（北京时间）", 18, "datetime"),
+        Column("记录编号", 38),
     ]
+
+
+def ledger_sheet(context: QuotaContext, researcher_ids: Sequence[int]) -> Sheet:
+    """活动台账: one row per live record of the term, titled like the bureau's term sheets."""
+    term = context.term.name if context.term else "无学期"
+    note = f"{context.county.name} {term} 教研员活动台账"
+    return Sheet("活动台账", ledger_columns(context), ledger_rows(context, researcher_ids), note=note)
 
 
 def ledger_rows(context: QuotaContext, researcher_ids: Sequence[int]) -> Iterator[list[Any]]:
@@ -95,7 +104,7 @@ def ledger_rows(context: QuotaContext, researcher_ids: Sequence[int]) -> Iterato
     without_jit()
     for activity, name, school, code, location, group, is_assigned, photo_count in db.session.execute(query):
         scores = activity.scores or {}
-        edited = to_china(activity.edited_at)
+        edited = to_china(activity.edited_at)  # a China time without a zone, as the bureau's sheets (Excel has none)
         yield [
             activity.occurred_on,
             name,
@@ -117,27 +126,36 @@ def ledger_rows(context: QuotaContext, researcher_ids: Sequence[int]) -> Iterato
             activity.suggestions,
             activity.notes,
             photo_count,
-            edited.strftime("%Y-%m-%d %H:%M") if edited else "",
+            edited.replace(tzinfo=None) if edited else None,
             activity.id,
         ]
 
 
 # --- the summary ---------------------------------------------------------------------
 
-SUMMARY_HEADERS = [
-    "教研员",
-    "学科",
-    "指标",
-    "统计周期",
-    "要求",
-    "完成",
-    "差额",
-    "其他学校（不计入）",
-    "状态",
-    "进度",
-    "依据文件",
-    "说明",
+SUMMARY_COLUMNS = [
+    Column("教研员", 12),
+    Column("学科", 8),
+    Column("指标", 30),
+    Column("统计周期", 12),
+    Column("要求", 8, "number"),
+    Column("完成", 8, "number"),
+    Column("差额", 8, "number"),
+    Column("其他学校（不计入）", 10, "number"),
+    Column("状态", 10),
+    Column("进度", 24),
+    Column("依据文件", 24),
+    Column("说明", 40),
 ]
+
+
+def summary_sheet(
+    context: QuotaContext, researchers: Sequence[tuple[User, str]], standings: dict[int, list[Standing]]
+) -> Sheet:
+    """完成情况汇总: one row per 教研员 per quota, titled like the bureau's term sheets."""
+    term = context.term.name if context.term else "无学期"
+    note = f"{context.county.name} {term} 教研员完成情况汇总"
+    return Sheet("完成情况汇总", SUMMARY_COLUMNS, summary_rows(researchers, standings), note=note)
 
 
 def summary_rows(researchers: Sequence[tuple[User, str]], standings: dict[int, list[Standing]]) -> Iterator[list[Any]]:

@@ -17,7 +17,7 @@ from ..bureau.access import county_for, int_arg
 from ..core.models import County, School, Term
 from ..extensions import db
 from ..templating import render_htmx
-from .exports import SUMMARY_HEADERS, ledger_headers, ledger_rows, summary_rows, table_response
+from .exports import ledger_sheet, summary_sheet, table_response
 from .models import Activity, ActivityWrite, ResearcherProfile
 from .operations import is_locked, rubric_for
 from .progress import QuotaContext, quota_context, researchers_of, school_progress, standings_for, teacher_coverage
@@ -194,7 +194,7 @@ def export(kind: str, fmt: str) -> Response:
     term_name = context.term.name if context.term else "无学期"
     if kind == "ledger":
         name = f"{county.name}教研员活动台账_{term_name}"
-        return table_response(name, fmt, ledger_headers(context), ledger_rows(context, [u.id for u, _ in researchers]))
+        return table_response(ledger_sheet(context, [u.id for u, _ in researchers]), name, fmt)
     standings = standings_for(context, [u.id for u, _ in researchers])
     name = f"{county.name}教研员完成情况汇总_{term_name}"
-    return table_response(name, fmt, SUMMARY_HEADERS, summary_rows(researchers, standings))
+    return table_response(summary_sheet(context, researchers, standings), name, fmt)

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from ..auth.models import User
-from ..bureau.models import RectificationTask
+from ..bureau.rectification.models import RectificationTask
 from ..core.models import Assignment, School, Term
 from ..extensions import db
 from ..schools.models import SelfReport

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from ..apidoc import operation
 from ..auth.policy import roles_required
 from ..bureau.access import task_for
-from ..bureau.models import TaskUpdate
-from ..bureau.schemas import ProgressSchema, load_form
-from ..bureau.tasks import Upload, add_progress
+from ..bureau.rectification.models import TaskUpdate
+from ..bureau.rectification.operations import Upload, add_progress
+from ..bureau.rectification.schemas import ProgressSchema
+from ..bureau.schemas import load_form
 from ..errors import AppError
 from ..extensions import csrf, db
 from ..notices.events import task_changed

@@ -10,9 +10,9 @@ from marshmallow import fields, validate
 
 from ..auth.policy import roles_required, visible_schools
 from ..bureau.access import county_for, int_arg, term_for
-from ..bureau.evidence import photo_urls
+from ..bureau.rectification.operations import Upload
+from ..bureau.review.evidence import photo_urls
 from ..bureau.schemas import TEXT, _Form, load_form
-from ..bureau.tasks import Upload
 from ..core.models import County, School, Term
 from ..errors import AppError
 from ..extensions import db

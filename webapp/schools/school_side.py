@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from ..bureau.models import RectificationTask, TaskUpdate
+from ..bureau.rectification.models import RectificationTask, TaskUpdate
 from ..core.models import County, School
 from ..extensions import db
 

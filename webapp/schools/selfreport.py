@@ -18,8 +18,8 @@ from sync.evaluate import InvalidValue, evaluate, validate_value
 
 from ..auth.models import User
 from ..auth.policy import can_view_school
-from ..bureau import audit
-from ..bureau.tasks import Upload
+from ..bureau.audit import operations as audit
+from ..bureau.rectification.operations import Upload
 from ..core.models import School, Term
 from ..errors import AppError
 from ..extensions import db

@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..bureau.evidence import photo_urls
-from ..bureau.models import RectificationTask, Review, ReviewComment, TaskUpdate
+from ..bureau.rectification.models import RectificationTask, TaskUpdate
+from ..bureau.review.evidence import photo_urls
+from ..bureau.review.models import Review, ReviewComment
 from ..core.models import School
 from ..extensions import db
 from ..timeutil import today_in_china

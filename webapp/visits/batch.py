@@ -91,7 +91,7 @@ def sync_batch() -> Response:
 
 def apply_batch(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """Apply each entry in its own savepoint; one audit entry for the batch."""
-    from ..bureau import audit
+    from ..bureau.audit import operations as audit
 
     _begin_for_savepoints()
     answers = []

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from checklists.vocabulary import LOCATIONS, SCHOOL_TRAITS, STAGES
 
-from ..bureau.phone import open_tasks_for_phone, review_for_phone
+from ..bureau.review.phone import open_tasks_for_phone, review_for_phone
 from ..core.models import School
 from ..extensions import db
 from ..packs.operations import checklist_for_school, store_version

@@ -342,7 +342,7 @@ def _audit_results(
     visit: Visit, history: list[dict[str, Any]], before: dict[str, Any], changed: dict[str, dict[str, Any]]
 ) -> None:
     """One audit entry for the batch: counts, and old and new values of each item it changed."""
-    from ..bureau import audit  # the audit log sits above the visit model it records
+    from ..bureau.audit import operations as audit  # the audit log sits above the visit model it records
 
     applied = sum(1 for row in history if row["decision"] == "applied")
     old = {item_id: before[item_id] for item_id in changed if item_id in before}

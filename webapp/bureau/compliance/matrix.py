@@ -18,13 +18,13 @@ from checklists.generator import VISIT_CHECKERS, SchoolProfile, check_as_dict, c
 from checklists.model import Item
 from checklists.vocabulary import SECTIONS
 
-from ..core.models import County, School, Term
-from ..extensions import db
-from ..packs.operations import county_settings, packs, school_profile
-from ..timeutil import today_in_china
-from ..visits.models import ItemResult, Visit
-from .formatting import OUTCOMES, item_marks, number, outcome_label, outcome_symbol, threshold_text
-from .models import RectificationTask
+from ...core.models import County, School, Term
+from ...extensions import db
+from ...packs.operations import county_settings, packs, school_profile
+from ...timeutil import today_in_china
+from ...visits.models import ItemResult, Visit
+from ..formatting import OUTCOMES, item_marks, number, outcome_label, outcome_symbol, threshold_text
+from ..rectification.models import RectificationTask
 
 #: Visit states whose results the bureau counts.
 COUNTED_STATES = ("submitted", "accepted")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.models import County, Term
+from ...core.models import County, Term
 
 #: Standing states the 教研 page marks in red; 进度正常 is not lagging even while the count is short.
 LAGGING = ("behind", "short")
@@ -27,7 +27,7 @@ class QuotaTable:
 def standing_for(county: County, term: Term) -> QuotaTable | None:
     """Each 教研员's standing on the county's quotas this term; None without the lesson log."""
     try:
-        from ..lessons.progress import quota_context, researchers_of, standings_for
+        from ...lessons.progress import quota_context, researchers_of, standings_for
     except ImportError:
         return None
     context = quota_context(county, term)

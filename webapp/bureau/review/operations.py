@@ -10,14 +10,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..auth.models import User
-from ..errors import AppError
-from ..extensions import db
-from ..timeutil import today_in_china, utcnow
-from ..visits.models import ItemResult, Visit
-from . import audit
-from .formatting import threshold_text, value_text
-from .models import RectificationTask, Review, ReviewComment, TaskUpdate
+from ...auth.models import User
+from ...errors import AppError
+from ...extensions import db
+from ...timeutil import today_in_china, utcnow
+from ...visits.models import ItemResult, Visit
+from ..audit import operations as audit
+from ..formatting import threshold_text, value_text
+from ..rectification.models import RectificationTask, TaskUpdate
+from .models import Review, ReviewComment
 
 #: Days a school gets to put a failed item right, by checklist group; safety hazards are urgent.
 DEFAULT_DEADLINE_DAYS: dict[str, int] = {

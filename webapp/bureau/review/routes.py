@@ -8,17 +8,23 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..auth.policy import roles_required
-from ..errors import AppError
-from ..extensions import db
-from ..notices.events import visit_reviewed
-from ..templating import render_htmx
-from ..timeutil import today_in_china
-from ..visits.models import Visit
-from . import audit, dashboard, ledger, listing, pdf
-from .access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of, visit_for_bureau
+from ...auth.policy import roles_required
+from ...errors import AppError
+from ...extensions import db
+from ...notices.events import visit_reviewed
+from ...templating import render_htmx
+from ...timeutil import today_in_china
+from ...visits.models import Visit
+from .. import TEMPLATES
+from ..access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of, visit_for_bureau
+from ..audit import operations as audit
+from ..dashboard import figures as dashboard
+from ..rectification import ledger
+from ..reports import pdf
+from ..schemas import load_form
+from . import listing
 from .evidence import visit_evidence
-from .reviewing import (
+from .operations import (
     accept_visit,
     default_deadline,
     default_problem,
@@ -26,9 +32,9 @@ from .reviewing import (
     return_visit,
     unclosed_tasks,
 )
-from .schemas import ReviewSchema, load_form, per_item
+from .schemas import ReviewSchema, per_item
 
-bp = Blueprint("bureau", __name__, url_prefix="/bureau", template_folder="templates")
+bp = Blueprint("bureau", __name__, url_prefix="/bureau", template_folder=TEMPLATES)
 
 
 @bp.route("/")

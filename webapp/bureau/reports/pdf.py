@@ -17,8 +17,8 @@ from flask import Response, current_app
 
 from sync.storage import StorageError
 
-from ..errors import AppError
-from ..visits.photos import storage
+from ...errors import AppError
+from ...visits.photos import storage
 
 TIMEOUT_SECONDS = 60
 

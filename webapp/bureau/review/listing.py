@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 
-from ..auth.models import User
-from ..core.models import County, School, Term
-from ..extensions import db
-from ..packs.models import ChecklistVersion
-from ..tables import Sort, like, page_from, search_from, sort_from
-from ..visits.models import VISIT_STATES, Visit
-from .access import int_arg, term_for
+from ...auth.models import User
+from ...core.models import County, School, Term
+from ...extensions import db
+from ...packs.models import ChecklistVersion
+from ...tables import Sort, like, page_from, search_from, sort_from
+from ...visits.models import VISIT_STATES, Visit
+from ..access import int_arg, term_for
 
 PER_PAGE = 25
 #: Sortable columns of the desktop table; the default (newest first) pages by keyset, the others by offset.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, request
 from flask_login import current_user, login_required
 
-from ..auth.policy import roles_required, school_or_403
-from . import dashboard
-from .access import BUREAU_ROLES, county_for, int_arg, term_for
+from ...auth.policy import roles_required, school_or_403
+from ..access import BUREAU_ROLES, county_for, int_arg, term_for
+from . import figures
 
 bp = Blueprint("dashboard", __name__, url_prefix="/bureau/dashboard")
 
@@ -16,13 +16,13 @@ bp = Blueprint("dashboard", __name__, url_prefix="/bureau/dashboard")
 @roles_required(*BUREAU_ROLES)
 def figure(kind: str) -> Response:
     """One figure of the county's term: ``coverage``, ``checklists``, ``items``, ``rectification``, ``quotas``."""
-    if kind not in dashboard.KINDS:
+    if kind not in figures.KINDS:
         abort(404)
     county = county_for(current_user, int_arg(request.args, "county"))
     term = term_for(county, int_arg(request.args, "term"))
     if term is None:
         abort(404)
-    body = dashboard.figure(kind, county, term) | {"county": county.name, "term": term.name}
+    body = figures.figure(kind, county, term) | {"county": county.name, "term": term.name}
     response = jsonify(body)
     response.headers["Cache-Control"] = "private, no-cache"
     return response
@@ -32,6 +32,6 @@ def figure(kind: str) -> Response:
 @login_required
 def school(school_id: int) -> Response:
     """A school's results over the terms (anyone who may open the school)."""
-    response = jsonify(dashboard.school_terms(school_or_403(school_id)))
+    response = jsonify(figures.school_terms(school_or_403(school_id)))
     response.headers["Cache-Control"] = "private, no-cache"
     return response

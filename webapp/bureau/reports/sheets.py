@@ -10,17 +10,18 @@ from sqlalchemy import func, select
 
 from checklists.vocabulary import STAGES
 
-from ..auth.models import User
-from ..core.models import County, School, Term
-from ..extensions import db
-from ..spreadsheets import Column, Sheet
-from ..timeutil import to_china, today_in_china
-from ..visits.models import VISIT_STATES, ItemResult, Photo, Visit
-from . import listing
-from .formatting import item_marks, outcome_label, threshold_text, value_text
-from .matrix import COUNTED_STATES
-from .models import RectificationTask, Review, TaskUpdate
-from .summary import school_lines
+from ...auth.models import User
+from ...core.models import County, School, Term
+from ...extensions import db
+from ...spreadsheets import Column, Sheet
+from ...timeutil import to_china, today_in_china
+from ...visits.models import VISIT_STATES, ItemResult, Photo, Visit
+from ..compliance.matrix import COUNTED_STATES
+from ..compliance.summary import school_lines
+from ..formatting import item_marks, outcome_label, threshold_text, value_text
+from ..rectification.models import RectificationTask, TaskUpdate
+from ..review import listing
+from ..review.models import Review
 
 MAX_ROWS = 200_000
 

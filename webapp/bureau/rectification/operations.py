@@ -10,16 +10,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from ..auth.models import User
-from ..errors import AppError
-from ..extensions import db
-from ..timeutil import today_in_china, utcnow
-from ..visits.operations import naive_utc
-from ..visits.photos import put_verified_image
-from . import audit
-from .access import can_manage_task
+from ...auth.models import User
+from ...errors import AppError
+from ...extensions import db
+from ...timeutil import today_in_china, utcnow
+from ...visits.operations import naive_utc
+from ...visits.photos import put_verified_image
+from ..access import can_manage_task
+from ..audit import operations as audit
+from ..review.operations import task_snapshot
 from .models import RectificationTask, TaskPhoto, TaskUpdate
-from .reviewing import task_snapshot
 
 #: Photos one progress entry may carry.
 MAX_PHOTOS = 6

@@ -1,21 +1,17 @@
-"""The bureau's records: reviews of visits, rectification tasks (整改) and the audit log."""
+"""Rectification tasks (整改): a failed item to put right by a deadline, with its history and photos."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..auth.models import User
-from ..core.models import School
-from ..extensions import db
-from ..timeutil import today_in_china, utcnow
-from ..visits.models import StoredImage, Visit
-
-#: A reviewer's decisions on a submitted visit.
-DECISIONS: dict[str, str] = {"accepted": "审核通过", "returned": "退回修改"}
+from ...auth.models import User
+from ...core.models import School
+from ...extensions import db
+from ...timeutil import today_in_china, utcnow
+from ...visits.models import StoredImage, Visit
 
 #: Rectification task states: 整改中 → 待销号 (the school asks) → 已销号 (the reviewer closes); reopen goes back.
 TASK_STATES: dict[str, str] = {"open": "整改中", "requested": "待销号", "closed": "已销号"}
@@ -31,45 +27,6 @@ UPDATE_KINDS: dict[str, str] = {
     "recheck_pass": "复查达标",
     "recheck_fail": "复查仍未达标",
 }
-
-
-class Review(db.Model):
-    """One reviewer decision on one submission of a visit (append-only: a resubmission gets a new one)."""
-
-    __tablename__ = "reviews"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
-    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    decision: Mapped[str] = mapped_column(String(16))
-    comment: Mapped[str] = mapped_column(Text, default="")
-    #: The submission judged (the visit's submit time then) and the round it closed.
-    submitted_at: Mapped[datetime | None]
-    review_round: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    visit: Mapped[Visit] = relationship()
-    reviewer: Mapped[User] = relationship()
-    comments: Mapped[list[ReviewComment]] = relationship(back_populates="review", order_by="ReviewComment.id")
-
-    @property
-    def decision_label(self) -> str:
-        """The decision's Chinese name."""
-        return DECISIONS.get(self.decision, self.decision)
-
-
-class ReviewComment(db.Model):
-    """A reviewer's comment on one item of the visit."""
-
-    __tablename__ = "review_comments"
-    __table_args__ = (UniqueConstraint("review_id", "item_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"))
-    item_id: Mapped[str] = mapped_column(String(96))
-    comment: Mapped[str] = mapped_column(Text)
-
-    review: Mapped[Review] = relationship(back_populates="comments")
 
 
 class RectificationTask(db.Model):
@@ -162,30 +119,3 @@ class TaskPhoto(StoredImage, db.Model):
     exif_longitude: Mapped[float | None]
 
     update: Mapped[TaskUpdate] = relationship(back_populates="photos")
-
-
-class AuditEntry(db.Model):
-    """One recorded change: who, when, from which device, to what, old and new value.
-
-    Append-only: the ORM refuses updates and deletes, and a database trigger
-    (see the migration) refuses UPDATE statements too.
-    """
-
-    __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_scope", "scope_type", "scope_id", "id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    device: Mapped[str] = mapped_column(String(128), default="")
-    #: What changed (visit, item_result, photo, review, task, task_update, task_photo) …
-    object_type: Mapped[str] = mapped_column(String(16))
-    object_id: Mapped[str] = mapped_column(String(160))
-    #: … and the page it shows on (a visit or a task).
-    scope_type: Mapped[str] = mapped_column(String(16))
-    scope_id: Mapped[str] = mapped_column(String(36))
-    action: Mapped[str] = mapped_column(String(32))
-    old_value: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    new_value: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-
-    user: Mapped[User | None] = relationship()

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from checklists.vocabulary import CONCEPTS
 
-from ..core.models import County, Term
-from ..packs.operations import packs
-from .access import term_for
+from ...core.models import County, Term
+from ...packs.operations import packs
+from ..access import term_for
 from .matrix import ItemTotal, build_matrix
 
 

@@ -14,14 +14,14 @@ from sqlalchemy import func, select
 
 from checklists.vocabulary import STAGES
 
-from ..core.models import County, School, Term
-from ..extensions import db
-from ..timeutil import to_china, today_in_china
-from ..visits.models import ItemResult, Visit
-from .matrix import COUNTED_STATES
-from .models import RectificationTask
-from .quotas import standing_for
-from .summary import matrices
+from ...core.models import County, School, Term
+from ...extensions import db
+from ...timeutil import to_china, today_in_china
+from ...visits.models import ItemResult, Visit
+from ..compliance.matrix import COUNTED_STATES
+from ..compliance.quotas import standing_for
+from ..compliance.summary import matrices
+from ..rectification.models import RectificationTask
 
 #: The figures of the home page, in order, with the function that computes each.
 KINDS = ("coverage", "checklists", "items", "rectification", "quotas")

@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ..extensions import db
-from ..visits.models import ItemResult, Photo, ResultWrite, Visit
-from ..visits.photos import URL_SECONDS, storage
-from .formatting import outcome_label, outcome_symbol, threshold_text, value_text
-from .models import RectificationTask, Review, TaskUpdate
+from ...extensions import db
+from ...visits.models import ItemResult, Photo, ResultWrite, Visit
+from ...visits.photos import URL_SECONDS, storage
+from ..formatting import outcome_label, outcome_symbol, threshold_text, value_text
+from ..rectification.models import RectificationTask, TaskUpdate
+from .models import Review
 
 #: Evidence farther than this from the school is flagged.
 MAX_DISTANCE_M = 500

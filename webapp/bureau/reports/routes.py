@@ -5,17 +5,21 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
-from ..auth.policy import roles_required
-from ..packs.operations import pack_or_none
-from ..spreadsheets import download
-from ..templating import show_date
-from ..timeutil import today_in_china
-from . import ledger, listing, quotas, reports
-from .access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of
-from .summary import group_lines
-from .summary import term_summary as summary_of
+from ...auth.policy import roles_required
+from ...packs.operations import pack_or_none
+from ...spreadsheets import download
+from ...templating import show_date
+from ...timeutil import today_in_china
+from .. import TEMPLATES
+from ..access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of
+from ..compliance import quotas
+from ..compliance.summary import group_lines
+from ..compliance.summary import term_summary as summary_of
+from ..rectification import ledger
+from ..review import listing
+from . import sheets
 
-bp = Blueprint("exports", __name__, url_prefix="/bureau", template_folder="templates")
+bp = Blueprint("exports", __name__, url_prefix="/bureau", template_folder=TEMPLATES)
 KINDS = {"visits": "督导记录", "results": "检查结果", "tasks": "整改台账", "schools": "学校汇总"}
 
 
@@ -28,9 +32,9 @@ def export(kind: str) -> Response:
     county = county_for(current_user, int_arg(request.args, "county"))
     term = term_for(county, int_arg(request.args, "term"))
     if kind == "visits":
-        sheet = reports.visits_sheet(listing.filters_from_args(request.args, county))
+        sheet = sheets.visits_sheet(listing.filters_from_args(request.args, county))
     elif kind == "results":
-        sheet = reports.results_sheet(county, term)
+        sheet = sheets.results_sheet(county, term)
     elif kind == "tasks":
         state = request.args.get("state", "all")
         filters = ledger.LedgerFilters(
@@ -38,11 +42,11 @@ def export(kind: str) -> Response:
             state=state if state in ledger.STATE_FILTERS else "all",
             school_id=int_arg(request.args, "school"),
         )
-        sheet = reports.tasks_sheet(ledger.tasks(current_user, filters))
+        sheet = sheets.tasks_sheet(ledger.tasks(current_user, filters))
     else:
         if term is None:
             abort(404)
-        sheet = reports.schools_sheet(county, term)
+        sheet = sheets.schools_sheet(county, term)
     label = f"{county.name}_{KINDS[kind]}" + (f"_{term.name}" if term and kind != "tasks" else "")
     return download(sheet, label)
 

@@ -21,9 +21,9 @@ from flask_login import current_user
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from ..extensions import db
-from ..timeutil import utcnow
-from ..visits.models import Photo, Visit
+from ...extensions import db
+from ...timeutil import utcnow
+from ...visits.models import Photo, Visit
 from .models import AuditEntry
 
 #: Fields whose changes are recorded, per audited model. Derived fields (receipt

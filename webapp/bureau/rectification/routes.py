@@ -9,22 +9,25 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..auth.policy import roles_required
-from ..core.models import School
-from ..errors import AppError
-from ..extensions import db
-from ..notices.events import task_changed
-from ..tables import one_page, page_from, search_from, sort_from
-from ..templating import render_htmx
-from ..timeutil import today_in_china
-from . import audit, ledger
-from .access import TASK_REPORTERS, can_manage_task, counties_for, county_for, int_arg, task_for
-from .evidence import photo_urls
+from ...auth.policy import roles_required
+from ...core.models import School
+from ...errors import AppError
+from ...extensions import db
+from ...notices.events import task_changed
+from ...tables import one_page, page_from, search_from, sort_from
+from ...templating import render_htmx
+from ...timeutil import today_in_china
+from .. import TEMPLATES
+from ..access import TASK_REPORTERS, can_manage_task, counties_for, county_for, int_arg, task_for
+from ..audit import operations as audit
+from ..review.evidence import photo_urls
+from ..schemas import load_form
+from . import ledger
 from .models import RectificationTask, TaskPhoto
-from .schemas import CloseSchema, EditTaskSchema, ProgressSchema, ReopenSchema, load_form
-from .tasks import MAX_PHOTOS, Upload, add_progress, close_task, edit_task, reopen_task
+from .operations import MAX_PHOTOS, Upload, add_progress, close_task, edit_task, reopen_task
+from .schemas import CloseSchema, EditTaskSchema, ProgressSchema, ReopenSchema
 
-bp = Blueprint("rectification", __name__, url_prefix="/rectification", template_folder="templates")
+bp = Blueprint("rectification", __name__, url_prefix="/rectification", template_folder=TEMPLATES)
 
 
 def _ledger_filters() -> tuple[ledger.LedgerFilters, Any]:

@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy import Select, case, or_, select
 
-from ..auth.models import User
-from ..auth.policy import visible_schools
-from ..core.models import School
-from ..extensions import db
-from ..tables import Sort, like
-from ..timeutil import today_in_china
+from ...auth.models import User
+from ...auth.policy import visible_schools
+from ...core.models import School
+from ...extensions import db
+from ...tables import Sort, like
+from ...timeutil import today_in_china
 from .models import RectificationTask
 
 #: Filters on state; 未销号 is the default view.

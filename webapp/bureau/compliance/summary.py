@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 
 from checklists.generator import check_as_dict
 
-from ..core.models import County, School, Term
-from ..extensions import db
-from ..packs.operations import packs
-from ..timeutil import today_in_china
-from ..visits.models import Photo, Visit
+from ...core.models import County, School, Term
+from ...extensions import db
+from ...packs.operations import packs
+from ...timeutil import today_in_china
+from ...visits.models import Photo, Visit
+from ..rectification.models import RectificationTask
 from .matrix import COUNTED_STATES, ItemTotal, Matrix, build_matrix, visit_items
-from .models import RectificationTask
 
 
 @dataclass

@@ -8,7 +8,6 @@ who asked can follow and download them.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, url_for
@@ -16,19 +15,18 @@ from flask_login import current_user
 
 from sync.storage import ObjectNotFound, StorageError
 
-from .. import jobs
-from ..auth.policy import roles_required
-from ..errors import AppError
-from ..visits.photos import RETRY_AFTER, storage
-from .access import BUREAU_ROLES, visit_for_bureau
-from .evidence import visit_evidence
+from ... import jobs
+from ...auth.policy import roles_required
+from ...errors import AppError
+from ...visits.photos import RETRY_AFTER, storage
+from ..access import BUREAU_ROLES, visit_for_bureau
+from ..review.evidence import visit_evidence
 
 bp = Blueprint("report_jobs", __name__, url_prefix="/bureau")
-_TOKEN_CHARS = frozenset("0123456789abcdef")
 
 
 def _prefix(user_id: int, token: str) -> str:
-    return f"reports/u{user_id}/{token}/"
+    return jobs.job_prefix("reports", user_id, token)
 
 
 def print_report(prefix: str) -> None:
@@ -57,7 +55,7 @@ def start(visit_id: str) -> tuple[Response, int]:
     html = render_template(
         "bureau/report.html", visit=visit, inline_images=True, inline_src=pdf.inline_src, **visit_evidence(visit)
     )
-    token = uuid.uuid4().hex
+    token = jobs.new_token()
     prefix = _prefix(current_user.id, token)
     name = f"督导报告_{visit.school.name}_{visit.visited_on.isoformat()}.pdf"
     try:
@@ -70,7 +68,7 @@ def start(visit_id: str) -> tuple[Response, int]:
 
 
 def _check(token: str) -> str:
-    if len(token) != 32 or not set(token) <= _TOKEN_CHARS:
+    if not jobs.valid_token(token):
         abort(404)
     return _prefix(current_user.id, token)
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..timeutil import today_in_china
-from ..visits.models import Visit
-from ..visits.operations import iso
-from .models import RectificationTask
-from .reviewing import latest_review
+from ...extensions import db
+from ...timeutil import today_in_china
+from ...visits.models import Visit
+from ...visits.operations import iso
+from ..rectification.models import RectificationTask
+from .operations import latest_review
 
 
 def review_for_phone(visit: Visit) -> dict[str, Any] | None:

@@ -10,20 +10,21 @@ from sqlalchemy import select
 
 from checklists.vocabulary import CHECKLISTS
 
-from ..auth.policy import roles_required
-from ..core.models import School
-from ..extensions import db
-from ..packs.operations import packs
-from ..templating import render_htmx
-from ..visits.models import ItemResult, Photo, Visit
-from .access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of
+from ...auth.policy import roles_required
+from ...core.models import School
+from ...extensions import db
+from ...packs.operations import packs
+from ...templating import render_htmx
+from ...visits.models import ItemResult, Photo, Visit
+from .. import TEMPLATES
+from ..access import BUREAU_ROLES, counties_for, county_for, int_arg, term_for, terms_of
+from ..formatting import outcome_label, outcome_symbol, threshold_text, value_text
+from ..rectification.models import RectificationTask
+from ..review.evidence import photo_views
 from .compare import compare_concepts
-from .evidence import photo_views
-from .formatting import outcome_label, outcome_symbol, threshold_text, value_text
 from .matrix import COUNTED_STATES, build_matrix, section_ids, visit_items
-from .models import RectificationTask
 
-bp = Blueprint("compliance", __name__, url_prefix="/bureau", template_folder="templates")
+bp = Blueprint("compliance", __name__, url_prefix="/bureau", template_folder=TEMPLATES)
 DEFAULT_CHECKLIST = "campus_safety"
 
 

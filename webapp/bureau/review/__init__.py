@@ -1,0 +1,1 @@
+"""Reviewing visits: the workbench and visits list, a visit's evidence, the accept/return decision."""
