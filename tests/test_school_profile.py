@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from webapp.bureau.audit.operations import entries_for
 from webapp.core.models import County, School
 from webapp.extensions import db
 from webapp.packs.operations import county_settings, school_profile
@@ -104,6 +105,12 @@ def test_reviewer_edits_traits_with_csrf_and_validation(make_app, factory):
         db.session.expire_all()
         school = db.session.get(School, school.id)
         assert school.traits == ["group_core", "school_bus"] and not school.is_boarding
+        (entry,) = entries_for("school", school.id)
+        assert (entry.action, entry.old_value, entry.new_value) == (
+            "traits",
+            {"traits": ["boarding"]},
+            {"traits": ["group_core", "school_bus"]},
+        )
         # Another county's school: not the reviewer's.
         assert client.get(f"/schools/{foreign.id}/traits").status_code == 403
 
@@ -126,6 +133,8 @@ def test_county_settings_form_validates_and_keeps_defaults(app, factory):
     db.session.expire_all()
     county = db.session.get(County, county.id)
     assert county.settings == {"acceptance_year": 2027}
+    (entry,) = entries_for("county", county.id)
+    assert (entry.action, entry.old_value, entry.new_value) == ("settings", {}, {"acceptance_year": 2027})
     # The blank anchor takes the pack's default.
     assert county_settings(county) == {
         "acceptance_year": 2027,

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from checklists.vocabulary import SCHOOL_TRAITS
 
 from ..auth.policy import roles_required, school_or_403
+from ..bureau.audit import operations as audit
 from ..extensions import db
 from ..packs.operations import county_settings, pack_or_none
 from .models import County
@@ -42,7 +43,17 @@ def school_traits(school_id: int) -> Any:
         except ValidationError as exc:
             errors = _flat(exc.normalized_messages())
         else:
+            old = sorted(school.trait_set)
             school.set_traits(data["traits"])
+            # What a school is held to follows its traits: who changed them, and from what, is kept.
+            audit.record(
+                "school",
+                school.id,
+                ("school", school.id),
+                "traits",
+                {"traits": old},
+                {"traits": sorted(school.trait_set)},
+            )
             db.session.commit()
             return redirect(url_for("core.school", school_id=school.id, saved="traits"))
     page = render_template("core/school_traits.html", school=school, traits=SCHOOL_TRAITS, chosen=chosen, errors=errors)
@@ -76,7 +87,9 @@ def county_settings_form(county_id: int) -> Any:
         else:
             # Keys the pack no longer declares are kept: another pack may use them again.
             kept = {k: v for k, v in (county.settings or {}).items() if k not in {s.key for s in declared}}
+            old = dict(county.settings or {})
             county.settings = {**kept, **values}
+            audit.record("county", county.id, ("county", county.id), "settings", old, dict(county.settings))
             db.session.commit()
             return redirect(url_for("profiles.county_settings_form", county_id=county.id, saved=1))
     return render_template(
