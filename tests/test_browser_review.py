@@ -7,41 +7,24 @@ top while scrolling, and accepting updates the open task with the reviewer's wor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 
 from webapp.bureau.rectification.models import RectificationTask
 from webapp.extensions import db
 from webapp.timeutil import today_in_china
 
-from .bureau_support import ALARM, CLASS_SIZE, alarm_photo, make_world, record_visit
+from .bureau_support import ALARM, CLASS_SIZE, alarm_photo, record_visit
 from .conftest import PASSWORD
-from .test_browser_visits import LiveServer, free_port
+from .test_browser_bureau import live, world_fixture  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 DESKTOP = {"viewport": {"width": 1366, "height": 768}, "locale": "zh-CN"}
 
 
-@pytest.fixture(name="world")
-def world_fixture(factory):
-    """The bureau tests' county, schools and people."""
-    return make_world(factory)
-
-
-@pytest.fixture
-def live(make_app: Callable[..., Flask]) -> Iterator[LiveServer]:
-    """The app over HTTP with real CSRF checks."""
-    server = LiveServer(make_app(WTF_CSRF_ENABLED=True), free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_review_first_page_and_accept_with_an_open_task(app, browser, live, world):
+def test_review_first_page_and_accept_with_an_open_task(app, browser, live, world):  # noqa: F811
     phone = world.client(app, "inspector")
     bureau = world.client(app, "reviewer")
     first, _, _ = record_visit(phone, world.school, {ALARM: {"answer": "no"}})
