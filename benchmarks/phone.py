@@ -158,7 +158,7 @@ def cold_load_requests(app, password: str, chromium: str) -> tuple[int, int, int
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-            context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+            context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, bypass_csp=True)
             page = context.new_page()
             page.goto(base + "/login")
             page.fill("#username", "bench")

@@ -831,7 +831,7 @@ def test_shell_is_the_same_for_every_inspector_and_versioned(app, factory, tmp_p
     body = worker.get_data(as_text=True)
     version = routes._version_of(app.static_folder)
     assert f'"{version}"' in body and "/api/" in body
-    for url in ["/inspect/", "/manifest.webmanifest", "/static/inspect/app.js", "/static/icons/icon-512.png"]:
+    for url in ["/inspect/", "/manifest.webmanifest", "/static/inspect/app.js", "/static/icons/icon-192.png"]:
         assert f'"{url}"' in body
         with client.get(url) as response:  # static files: close them (ResourceWarning otherwise)
             assert response.status_code == 200

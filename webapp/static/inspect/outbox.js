@@ -91,6 +91,25 @@ export function registerSender(kind, sender) {
   senders.set(kind, typeof sender === "function" ? { send: sender } : sender);
 }
 
+/** Loaders of sender modules not loaded at start (a role's own), by entry kind (see registerLoader). */
+const loaders = new Map();
+
+/**
+ * Kinds whose sender registers itself when `load()` (a dynamic import) runs: the outbox
+ * loads it before sending such an entry, so an entry never meets a missing sender.
+ * @param {string[]} kinds
+ * @param {() => Promise<unknown>} load
+ */
+export function registerLoader(kinds, load) {
+  for (const kind of kinds) loaders.set(kind, load);
+}
+
+/** Load the senders of these entries' kinds that are not registered yet. */
+async function loadSenders(queue) {
+  const missing = new Set(queue.map((e) => e.kind).filter((kind) => !senders.has(kind) && loaders.has(kind)));
+  await Promise.all([...new Set([...missing].map((kind) => loaders.get(kind)))].map((load) => load()));
+}
+
 /** Whether an entry (by seq) is being sent right now (it must not be deleted under the sender). */
 export function isInFlight(seq) {
   return inFlight.has(seq);
@@ -468,6 +487,7 @@ async function round(force) {
     succeeded();
     return;
   }
+  await loadSenders(queue);
   if (!csrfToken) {
     const session = await checkSession();
     if (session.type === "auth") return;
