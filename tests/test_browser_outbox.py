@@ -327,7 +327,8 @@ def test_a_dropped_link_mid_photo_resumes_from_the_servers_offset(browser, serve
     # After the drop the phone asked where to go on, and went on from the server's offset:
     # no byte was sent twice.
     assert starts == [n * 256 * 1024 for n in range(chunks)], ranges
-    assert server.count("PUT", "/uploads/") == chunks and server.count("GET", "/uploads/") >= 2
+    # (A first try sends its first chunk without asking; after the drop the phone asks.)
+    assert server.count("PUT", "/uploads/") == chunks and server.count("GET", "/uploads/") >= 1
     assert ranges[-1].endswith(f"/{kept['size']}")
     # Then attached by its hash: one small JSON PUT, no second copy of the bytes.
     assert server.count("PUT", "/photos/") == 1 and rows(Photo, visit_id=visit_id, sha256=kept["sha"]) == 1

@@ -511,11 +511,18 @@ async function round(force) {
     }
     if (!ready.length) break;
     const useBatch = !trouble.single && Date.now() >= batchMissingUntil && senderOf(ready[0]).sync;
-    const groups = useBatch ? syncGroups(ready) : parallelGroups(ready);
+    let groups;
+    let answers;
+    if (useBatch) {
+      groups = syncGroups(ready);
+      answers = [await sendBatch(groups, { blocked, trouble })];
+    } else if ((senderOf(ready[0]).parallel || 1) > 1) {
+      ({ groups, answers } = await sendInLanes(ready, { blocked, held, trouble }));
+    } else {
+      groups = [groupAt(ready, 0)];
+      answers = [await sendOne(groups[0], { blocked, held, trouble })];
+    }
     const sent = new Set(groups.flat().map((e) => e.seq));
-    const answers = useBatch
-      ? [await sendBatch(groups, { blocked, trouble })]
-      : await Promise.all(groups.map((group) => sendOne(group, { blocked, held, trouble })));
     if (answers.some((answer) => answer.stop)) return;
     const again = answers.flatMap((answer) => answer.again || []);
     // Entries the server saved nothing of (a refused batch, a missing endpoint) go again.
@@ -538,14 +545,30 @@ function groupAt(ready, start) {
   return group;
 }
 
-/** The next request, and as many more entries of its kind as its sender sends at once (`parallel`). */
-function parallelGroups(ready) {
-  const groups = [groupAt(ready, 0)];
-  const { parallel = 1 } = senderOf(ready[0]);
-  for (let j = groups[0].length; j < ready.length && groups.length < parallel; j += 1) {
-    if (ready[j].kind === ready[0].kind) groups.push([ready[j]]);
-  }
-  return groups;
+/**
+ * The ready entries of the first one's kind, `parallel` (its sender's) at a time, one request
+ * each: a lane takes the next entry as soon as its own is done, so one lane's round trips
+ * (asking, attaching) overlap the other's transfer instead of both waiting in step.
+ * A held lane or a stop ends the lanes; entries not taken stay for the next turn.
+ */
+async function sendInLanes(ready, context) {
+  const sender = senderOf(ready[0]);
+  const todo = ready.filter((e) => e.kind === ready[0].kind);
+  const groups = [];
+  const answers = [];
+  let stop = false;
+  const lane = async () => {
+    while (!stop && todo.length && !(sender.lane && context.held.has(sender.lane))) {
+      const entry = todo.shift();
+      if (context.blocked.has(entry)) continue;
+      groups.push([entry]);
+      const answer = await sendOne([entry], context);
+      answers.push(answer);
+      if (answer.stop) stop = true;
+    }
+  };
+  await Promise.all(Array.from({ length: sender.parallel }, lane));
+  return { groups, answers };
 }
 
 /**
