@@ -559,8 +559,8 @@ async function sendInLanes(ready, context) {
   let stop = false;
   const lane = async () => {
     while (!stop && todo.length && !(sender.lane && context.held.has(sender.lane))) {
+      // Readiness was decided before the lanes began: what is blocked since depends on these, not the reverse.
       const entry = todo.shift();
-      if (context.blocked.has(entry)) continue;
       groups.push([entry]);
       const answer = await sendOne([entry], context);
       answers.push(answer);
