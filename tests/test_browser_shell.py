@@ -117,3 +117,40 @@ def test_the_shell_preloads_its_start_up_modules_and_precaches_only_what_it_uses
     # The service worker's revalidation of an unchanged shell costs no body.
     again = client.get("/inspect/", headers={"If-None-Match": page.headers["ETag"]})
     assert again.status_code == 304 and not again.data
+
+
+@pytest.mark.browser
+def test_an_inspector_loads_no_role_feature_and_the_outbox_loads_one_when_it_meets_its_entry(
+    browser, live_server, client, inspector_world
+):
+    login(client, inspector_world["inspector"])
+    phone = browser.new_context(**PHONE)
+    phone.add_cookies([{"name": "session", "value": client.get_cookie("session").value, "url": live_server}])
+    page = phone.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server + "/inspect/")
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+    loaded = "() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)"
+    assert not [p for p in page.evaluate(loaded) if "school" in p or "lessons" in p]
+    # A 学校's progress entry on this phone (a shared phone): its sender is not loaded, so the
+    # outbox loads the school feature before sending it, and the server answers (not "unknown kind").
+    code = page.evaluate(
+        """async () => {
+            const { db, outbox } = window.dudao;
+            const entry = outbox.newEntry("task_progress", {
+                id: db.uuid(), visit_id: "task:999999",
+                body: { task_id: 999999, note: "", request_closure: false, saved_at: new Date().toISOString() },
+                photos: [],
+            });
+            await db.transaction([db.S.outbox], "readwrite", async (s) => { await db.req(s[db.S.outbox].add(entry)); });
+            await outbox.replay({ force: true });
+            const [left] = await outbox.entries("task:999999");
+            return left && left.status === "failed" ? left.error_code || left.last_error || left.error : "not parked";
+        }"""
+    )
+    assert "/static/inspect/school-sync.js" in page.evaluate(loaded)
+    assert code["status"] == 404 and code["code"] == "not_found", code  # asked the server (no such task)
+    assert not errors, errors
+    phone.close()
