@@ -106,21 +106,23 @@ function ownerChanged(event) {
 }
 
 /** Who is signed in, before the first draw (so nobody sees another person's records); offline, the last user. */
-async function whoIsSignedIn() {
+async function whoIsSignedIn(asked) {
   await db.restoreOwner();
-  if (!online()) return;
+  if (!asked) return;
   // A slow link must not keep the app closed: after a moment draw for the last user, switch if the answer differs.
   const late = new Promise((resolve) => setTimeout(resolve, config.sessionWaitMs || 2500));
-  await Promise.race([outbox.checkSession(), late]);
+  await Promise.race([outbox.checkSession(asked), late]);
 }
 
 let starting = true;
 
 async function start() {
+  // Asked before IndexedDB opens (the first draw waits for the answer); handled after the owner is read.
+  const asked = online() ? outbox.call("GET", "/api/v1/me") : null;
   updateNet();
   state.deviceId = await db.deviceId();
   listen();
-  await Promise.all([readStorage(), whoIsSignedIn()]);
+  await Promise.all([readStorage(), whoIsSignedIn(asked)]);
   // Before the first page: a role's routes (#/lessons/…) must exist when the page opens on one.
   await loadFeature().catch(() => {}); // not loadable: the home page says so
   starting = null;

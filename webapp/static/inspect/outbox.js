@@ -238,8 +238,9 @@ export async function call(method, url, options = {}) {
  * phone shows and sends (db.setOwner; "owner" {user, changed, adopted} when that
  * changes or older records were adopted) and a paused outbox resumes.
  */
-export async function checkSession() {
-  const outcome = await call("GET", "/api/v1/me");
+export async function checkSession(asked = null) {
+  // `asked`: the GET /api/v1/me the app started at once (app.js), read here in order.
+  const outcome = await (asked || call("GET", "/api/v1/me"));
   if (outcome.type === "ok") {
     csrfToken = outcome.body.csrf_token;
     currentUser = outcome.body.user;
