@@ -6,7 +6,10 @@
 - server ingest rate of item-result batches on SQLite and, when BENCH_DATABASE_URL (or
   TEST_DATABASE_URL) points at PostgreSQL, on PostgreSQL;
 - under gunicorn on PostgreSQL (BENCH_DATABASE_URL): ``ingest_pg_16_clients``, ``cpu_per_visit_sync``
-  and ``photo_put_server`` (see benchmarks/serving.py). ``python -m benchmarks.sync server`` prints only these.
+  and ``photo_put_server`` (see benchmarks/serving.py). ``python -m benchmarks.sync server`` prints only these;
+- the phone's figures (benchmarks/phone.py, benchmarks/phone_sync.py): ``shell_gzip``, ``cold_load_requests``,
+  ``photo_ratio``, ``photo_ssim``, ``sync_time_ratio_fast3g``, ``sync_time_ratio_rural4g``.
+  ``python -m benchmarks.sync phone`` prints only these (``BENCH_RUNS=3`` for medians of 3).
 
 It prints figures and asserts nothing: the targets are in the README.
 """
@@ -310,7 +313,7 @@ def server_figures(database_url: str) -> None:
 
 
 def main() -> None:
-    """Print every figure (``server``: only the gunicorn ones)."""
+    """Print every figure (``server``: only the gunicorn ones; ``phone``: only the phone's)."""
     import sys
 
     pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
@@ -318,6 +321,9 @@ def main() -> None:
         if not (pg and pg.startswith("postgresql")):
             raise SystemExit("set BENCH_DATABASE_URL to a PostgreSQL database")
         server_figures(pg)
+        return
+    if sys.argv[1:] == ["phone"]:
+        phone_figures()
         return
     from benchmarks import phone
 
@@ -339,6 +345,9 @@ def main() -> None:
         emit("photo_resized_long_edge", max(image.size), "px")
         emit("photo_size_ratio", len(original) / len(resized), "x")
     phone.photo_figures(emit, resize_in_chromium)
+    from benchmarks import phone_sync
+
+    phone_sync.sync_time_figures(emit, bench_app, PASSWORD, CHROMIUM)
     photos = [_variant(resized or original, n) for n in range(10)]
     wire, payload = wire_overhead(photos)
     emit("sync_payload_bytes", payload, "B")
@@ -348,6 +357,21 @@ def main() -> None:
     if pg and pg.startswith("postgresql"):
         emit("ingest_postgresql", ingest_rate(pg), "visits/s")
         server_figures(pg)
+
+
+def phone_figures() -> None:
+    """The phone's figures: shell, cold load, photo size and quality, sync time against the bound."""
+    from benchmarks import phone, phone_sync
+
+    emit("shell_gzip", shell_bytes(), "B")
+    if not Path(CHROMIUM).exists():
+        return
+    with bench_app(None) as app:
+        requests, revalidated, sent = phone.cold_load_requests(app, PASSWORD, CHROMIUM)
+    emit("cold_load_requests", requests, "requests")
+    emit("cold_load_body_bytes", sent, "B")
+    phone.photo_figures(emit, resize_in_chromium)
+    phone_sync.sync_time_figures(emit, bench_app, PASSWORD, CHROMIUM, runs=int(os.environ.get("BENCH_RUNS", "1")))
 
 
 def _variant(data: bytes, n: int) -> bytes:

@@ -14,6 +14,7 @@ from webapp.visits.models import ItemResult, Photo, Visit
 
 from .conftest import PASSWORD, PHONE
 from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
+    add_photos,
     download,
     first,
     item_card,
@@ -327,10 +328,57 @@ def test_a_dropped_link_mid_photo_resumes_from_the_servers_offset(browser, serve
     # After the drop the phone asked where to go on, and went on from the server's offset:
     # no byte was sent twice.
     assert starts == [n * 256 * 1024 for n in range(chunks)], ranges
-    assert server.count("PUT", "/uploads/") == chunks and server.count("GET", "/uploads/") >= 2
+    # (A first try sends its first chunk without asking; after the drop the phone asks.)
+    assert server.count("PUT", "/uploads/") == chunks and server.count("GET", "/uploads/") >= 1
     assert ranges[-1].endswith(f"/{kept['size']}")
     # Then attached by its hash: one small JSON PUT, no second copy of the bytes.
     assert server.count("PUT", "/photos/") == 1 and rows(Photo, visit_id=visit_id, sha256=kept["sha"]) == 1
+    assert not errors, errors
+    phone.close()
+
+
+def test_two_photos_in_flight_and_a_free_lane_takes_the_next_at_once(browser, serve, world, tmp_path):  # noqa: F811
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
+    page.wait_for_selector("article.item")
+    phone.set_offline(True)
+    colors = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]
+    add_photos(
+        page, first(items, "yes_no", photo=True), [small_photo(tmp_path, f"{n}.jpg", c) for n, c in enumerate(colors)]
+    )
+    shas = page.evaluate(
+        """async (id) => {
+            const photos = new Map((await window.dudao.db.photosOf(id)).map((p) => [p.id, p.sha256]));
+            const entries = (await window.dudao.outbox.entries(id)).filter((e) => e.kind === "photo");
+            return entries.map((e) => photos.get(e.id));
+        }""",
+        visit_id,
+    )
+    assert len(shas) == 3
+    # The first photo's bytes stall (a slow link) until the third photo's upload has begun: with
+    # the two photos in flight waiting for each other, the third never would, and nothing would sync.
+    held: list[Any] = []
+    seen: list[str] = []
+
+    def stall_first(route: Any) -> None:
+        sha = route.request.url.rsplit("/", 1)[-1]
+        seen.append(sha)
+        if route.request.method == "PUT" and sha == shas[0] and not held:
+            held.append(route)
+            return
+        if sha == shas[2] and held and held[0] is not None:
+            held[0].continue_()
+            held[0] = None
+        route.continue_()
+
+    page.route("**/api/v1/uploads/*", stall_first)
+    phone.set_offline(False)
+    wait_synced(page, visit_id)
+    assert held == [None] and seen == shas  # the third began while the first was still on its way
+    assert rows(Photo, visit_id=visit_id) == 3
     assert not errors, errors
     phone.close()
 

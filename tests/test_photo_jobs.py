@@ -99,6 +99,41 @@ def test_a_copy_without_metadata_is_served_as_sent_and_one_with_gps_is_cleaned(m
         assert not public.getexif() and "exif" not in public.info
 
 
+def _webp(seed: int) -> bytes:
+    """A WebP as the phone's canvas makes it (Chromium, Firefox): no metadata."""
+    out = io.BytesIO()
+    Image.effect_noise((640, 480), 30 + seed).convert("RGB").save(out, "WEBP", quality=80)
+    return out.getvalue()
+
+
+def test_a_webp_from_the_phone_is_kept_as_sent_served_as_webp_and_thumbnailed(make_app, factory):
+    app = make_app()
+    client, visit_id = _start_visit(app, factory)
+    store = app.extensions["dudao.storage"]
+    chunked, multipart = _webp(1), _webp(2)
+    assert chunked[8:12] == b"WEBP" and len(chunked) < 256 * 1024
+    sha = hashlib.sha256(chunked).hexdigest()
+    headers = {"Content-Range": f"bytes 0-{len(chunked) - 1}/{len(chunked)}"}
+    taken = client.put(f"/api/v1/uploads/{sha}", data=chunked, headers=headers, content_type="application/octet-stream")
+    assert taken.get_json() == {"received": len(chunked), "complete": True}
+    by_upload = str(uuid.uuid4())
+    stored = client.put(f"/api/v1/visits/{visit_id}/photos/{by_upload}", json={"upload": sha, "caption": "黑板"})
+    assert stored.status_code == 201, stored.get_json()
+    by_form, response = _put(client, visit_id, multipart)
+    assert response.status_code == 201, response.get_json()
+    for photo_id, data in ((by_upload, chunked), (by_form, multipart)):
+        with app.app_context():
+            photo = db.session.get(Photo, photo_id)
+            # No metadata to strip: the phone's bytes are the public copy, never re-encoded.
+            assert photo.public_key == photo.original_key and store.get(photo.original_key) == data
+            original, thumb = store.url(photo.public_key, 60), store.url(photo.thumb_key, 60)
+        served = client.get(original)
+        assert served.status_code == 200 and served.mimetype == "image/webp" and served.data == data
+        small = client.get(thumb)
+        assert small.status_code == 200 and small.mimetype == "image/jpeg"
+        assert Image.open(io.BytesIO(small.data)).size == (320, 240)
+
+
 def test_in_process_jobs_run_after_the_response_and_a_placeholder_is_served_meanwhile(make_app, factory):
     app = make_app(JOB_QUEUE="thread")
     client, visit_id = _start_visit(app, factory)

@@ -30,11 +30,12 @@ SHELL_CSS = ("app.css", "inspect/inspect.css")
 #: Static files the service worker precaches (paths under the static folder), besides
 #: every ES module in static/inspect/ (see shell_modules): a module missing from the
 #: cache would break the app offline, so new modules are picked up by themselves.
-SHELL_STATIC = (
-    "icons/icon-192.png",
-    "icons/icon-512.png",
-    "icons/icon-maskable-512.png",
-)
+#: The page's icon only: the manifest's large icons are for installing, which is online.
+SHELL_STATIC = ("icons/icon-192.png",)
+#: Entry modules of a role's own pages (app.js FEATURES): they and the modules only they
+#: load are not precached for everyone; the worker keeps them once a phone of that role
+#: has loaded them (see feature_modules).
+FEATURE_ENTRIES = ("lessons.js", "school.js")
 THEME_COLOR = "#1f5f8b"
 
 
@@ -48,8 +49,50 @@ def shell_static_files(static_folder: str) -> list[str]:
     return [*SHELL_STATIC, *shell_modules(static_folder)]
 
 
+def precached_files(static_folder: str) -> list[str]:
+    """The shell's static files the worker stores at install: all but the role features' own modules."""
+    kept = {name for names in feature_modules(static_folder).values() for name in names}
+    return [name for name in shell_static_files(static_folder) if name not in kept]
+
+
 #: A static import of a sibling module (``import … from "./x.js"``, ``import "./x.js"``); not ``import()``.
 _STATIC_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;'"()]*?["']\./([\w.-]+\.js)["']""", re.MULTILINE)
+#: A dynamic import of a sibling module (``import("./x.js")``).
+_DYNAMIC_IMPORT = re.compile(r"""\bimport\(\s*["']\./([\w.-]+\.js)["']\s*\)""")
+
+
+def _imports(folder: Path, name: str) -> list[str]:
+    """The sibling modules ``name`` imports, statically or with import()."""
+    source = (folder / name).read_text(encoding="utf-8")
+    return _STATIC_IMPORT.findall(source) + _DYNAMIC_IMPORT.findall(source)
+
+
+def _reachable(folder: Path, start: str, stop: frozenset[str] = frozenset()) -> list[str]:
+    """Modules ``start`` loads, directly or not (itself first), not entering ``stop``."""
+    seen: list[str] = []
+    todo = [start]
+    while todo:
+        name = todo.pop(0)
+        if name in seen or name in stop or not (folder / name).exists():
+            continue
+        seen.append(name)
+        todo.extend(_imports(folder, name))
+    return seen
+
+
+@lru_cache(maxsize=4)
+def feature_modules(static_folder: str) -> dict[str, tuple[str, ...]]:
+    """For each role feature's entry module: the modules only it loads (paths under the static folder).
+
+    What app.js loads without the features (at start or later, import() included) is
+    precached; a module both a feature and the rest use stays precached.
+    """
+    folder = Path(static_folder) / "inspect"
+    core = set(_reachable(folder, "app.js", stop=frozenset(FEATURE_ENTRIES)))
+    return {
+        f"inspect/{entry}": tuple(f"inspect/{name}" for name in _reachable(folder, entry) if name not in core)
+        for entry in FEATURE_ENTRIES
+    }
 
 
 @lru_cache(maxsize=4)
@@ -146,9 +189,20 @@ def precache_entries() -> list[tuple[str, str]]:
         (url_for("visits.shell"), _short_hash(shell_page().encode())),
         (url_for("visits.manifest"), _short_hash(manifest_body().encode())),
     ]
-    for name in shell_static_files(static):
+    for name in precached_files(static):
         entries.append((url_for("static", filename=name), _static_hash(static, name)))
     return entries
+
+
+def feature_entries() -> dict[str, list[tuple[str, str]]]:
+    """For the worker: each role feature's entry URL → (url, sha256 prefix) of the modules it keeps."""
+    static = str(current_app.static_folder)
+    return {
+        url_for("static", filename=entry): [
+            (url_for("static", filename=name), _static_hash(static, name)) for name in names
+        ]
+        for entry, names in feature_modules(static).items()
+    }
 
 
 @lru_cache(maxsize=256)
@@ -183,7 +237,9 @@ def shell() -> Response:
 @bp.route("/sw.js")
 def service_worker() -> Response:
     """The service worker, served from the site root so its scope can be ``/``."""
-    body = render_template("visits/sw.js", version=shell_version(), precache=precache_entries())
+    body = render_template(
+        "visits/sw.js", version=shell_version(), precache=precache_entries(), features=feature_entries()
+    )
     response = Response(body, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     # Browsers check for a new worker on each visit; an HTTP-cached copy would delay updates.

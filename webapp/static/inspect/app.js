@@ -5,24 +5,61 @@
 // refresh lists and download bundles, and every change goes through the outbox
 // (outbox.js). Routes: #/ (visits, list.js), #/visit/<id> (fill.js),
 // #/visit/<id>/submit (submit.js). Other features register their own views and
-// home sections through router.js; import them below.
+// home sections through router.js; import them below, or, for a role's own pages
+// (教研员, 学校), name them in FEATURES: those load for that role only.
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
 import { showList } from "./list.js";
-import { lazy, onLeave, registerView, route, setDefaultView } from "./router.js";
+import { homeOf, lazy, onLeave, registerView, route, setDefaultView } from "./router.js";
 import { flushAll } from "./saving.js";
-import { config, state } from "./state.js";
-import { checkStorage, drawContact, readStorage, refreshSoon, registerServiceWorker } from "./status.js";
+import { config, role, state } from "./state.js";
+import {
+  checkStorage,
+  drawContact,
+  keepOffline,
+  readStorage,
+  refreshSoon,
+  registerServiceWorker,
+} from "./status.js";
 import { banner, clearBanner, errorText, h, online, reloadBanner, root, signedOut, updateNet } from "./ui.js";
 import * as visitsSync from "./visits-sync.js"; // visit headers, results and photos: registers their outbox senders
-import "./lessons.js"; // 教研员 lesson log: registers its views and outbox senders
 import "./review.js"; // 督导室 review: returned visits on the home screen, comments and tasks on the fill page
-import "./school.js"; // 学校: its rectification tasks, progress entries sent through the outbox
 
 export { evaluate, numberProblem } from "./checks.js";
 
+/**
+ * A role's own pages and outbox senders, by role: an inspector's phone neither downloads nor
+ * precaches them. Once loaded, the service worker keeps the feature's modules for offline use
+ * (keepOffline); `kinds` are its outbox entries, whose sender the outbox loads when it meets one.
+ */
+const FEATURES = {
+  researcher: {
+    load: () => import("./lessons.js"),
+    entry: "./lessons.js",
+    kinds: ["activity", "activity_photo", "activity_photo_delete"],
+  },
+  school: { load: () => import("./school.js"), entry: "./school.js", kinds: ["task_progress"] },
+};
+for (const feature of Object.values(FEATURES)) outbox.registerLoader(feature.kinds, feature.load);
+
+/** Load the signed-in role's own modules (once), and have the service worker keep them. */
+async function loadFeature() {
+  const feature = FEATURES[await role()];
+  if (!feature) return;
+  await feature.load();
+  keepOffline(new URL(feature.entry, import.meta.url).href);
+}
+
+/** "#/": the role's home (教研员: lesson log; 学校: tasks), else the visit list. */
+async function showHome() {
+  await loadFeature();
+  const home = homeOf(await role());
+  return (home || showList)();
+}
+
 // The visit pages load on first use: the home screen draws without their code.
+registerView(/^#\/?$/, showHome);
 registerView(/^#\/visit\/([^/]+)\/submit$/, lazy(() => import("./submit.js"), "showSubmit"), { visitPage: true });
 registerView(/^#\/visit\/([^/]+)$/, lazy(() => import("./fill.js"), "showFill"), { visitPage: true });
 setDefaultView(showList);
@@ -64,26 +101,30 @@ function ownerChanged(event) {
   if (changed && starting === null) {
     state.current = null;
     location.hash = "#/";
-    route();
+    loadFeature().finally(route);
   }
 }
 
 /** Who is signed in, before the first draw (so nobody sees another person's records); offline, the last user. */
-async function whoIsSignedIn() {
+async function whoIsSignedIn(asked) {
   await db.restoreOwner();
-  if (!online()) return;
+  if (!asked) return;
   // A slow link must not keep the app closed: after a moment draw for the last user, switch if the answer differs.
   const late = new Promise((resolve) => setTimeout(resolve, config.sessionWaitMs || 2500));
-  await Promise.race([outbox.checkSession(), late]);
+  await Promise.race([outbox.checkSession(asked), late]);
 }
 
 let starting = true;
 
 async function start() {
+  // Asked before IndexedDB opens (the first draw waits for the answer); handled after the owner is read.
+  const asked = online() ? outbox.call("GET", "/api/v1/me") : null;
   updateNet();
   state.deviceId = await db.deviceId();
   listen();
-  await Promise.all([readStorage(), whoIsSignedIn()]);
+  await Promise.all([readStorage(), whoIsSignedIn(asked)]);
+  // Before the first page: a role's routes (#/lessons/…) must exist when the page opens on one.
+  await loadFeature().catch(() => {}); // not loadable: the home page says so
   starting = null;
   try {
     await route();

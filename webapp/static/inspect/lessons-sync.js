@@ -15,7 +15,6 @@ import { upload } from "./visits-sync.js";
 
 const { S } = db;
 const BUNDLE_KEY = "lessons_bundle";
-const ROLE_KEY = "role";
 
 /** The record fields the API takes (besides the write stamp). */
 const FIELDS = [
@@ -45,24 +44,6 @@ export function bundle() {
 export function records() {
   return db.all(S.activities);
 }
-
-/** The signed-in user's role as last seen ("researcher", "inspector" …), asking the server when unknown. */
-export async function role() {
-  // Asked at start (app.js): no second GET /api/v1/me.
-  const signedIn = outbox.state().user;
-  if (signedIn) return signedIn.role;
-  const known = await db.getMeta(db.userKey(ROLE_KEY), null);
-  if (known) return known;
-  if (navigator.onLine === false) return null;
-  const session = await outbox.checkSession();
-  if (session.type !== "ok") return null;
-  await db.setMeta(db.userKey(ROLE_KEY), session.body.user.role);
-  return session.body.user.role;
-}
-
-outbox.events.addEventListener("auth", (event) => {
-  if (event.detail.signed_in && event.detail.user) db.setMeta(db.userKey(ROLE_KEY), event.detail.user.role).catch(() => {});
-});
 
 /** A new, empty record of `kind` for today. */
 export function blank(kind, deviceId) {

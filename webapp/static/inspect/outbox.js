@@ -91,6 +91,25 @@ export function registerSender(kind, sender) {
   senders.set(kind, typeof sender === "function" ? { send: sender } : sender);
 }
 
+/** Loaders of sender modules not loaded at start (a role's own), by entry kind (see registerLoader). */
+const loaders = new Map();
+
+/**
+ * Kinds whose sender registers itself when `load()` (a dynamic import) runs: the outbox
+ * loads it before sending such an entry, so an entry never meets a missing sender.
+ * @param {string[]} kinds
+ * @param {() => Promise<unknown>} load
+ */
+export function registerLoader(kinds, load) {
+  for (const kind of kinds) loaders.set(kind, load);
+}
+
+/** Load the senders of these entries' kinds that are not registered yet. */
+async function loadSenders(queue) {
+  const missing = new Set(queue.map((e) => e.kind).filter((kind) => !senders.has(kind) && loaders.has(kind)));
+  await Promise.all([...new Set([...missing].map((kind) => loaders.get(kind)))].map((load) => load()));
+}
+
 /** Whether an entry (by seq) is being sent right now (it must not be deleted under the sender). */
 export function isInFlight(seq) {
   return inFlight.has(seq);
@@ -223,8 +242,9 @@ export async function call(method, url, options = {}) {
  * phone shows and sends (db.setOwner; "owner" {user, changed, adopted} when that
  * changes or older records were adopted) and a paused outbox resumes.
  */
-export async function checkSession() {
-  const outcome = await call("GET", "/api/v1/me");
+export async function checkSession(asked = null) {
+  // `asked`: the GET /api/v1/me the app started at once (app.js), read here in order.
+  const outcome = await (asked || call("GET", "/api/v1/me"));
   if (outcome.type === "ok") {
     csrfToken = outcome.body.csrf_token;
     currentUser = outcome.body.user;
@@ -475,6 +495,7 @@ async function round(force) {
     succeeded();
     return;
   }
+  await loadSenders(queue);
   if (!csrfToken) {
     const session = await checkSession();
     if (session.type === "auth") return;
@@ -498,11 +519,18 @@ async function round(force) {
     }
     if (!ready.length) break;
     const useBatch = !trouble.single && Date.now() >= batchMissingUntil && senderOf(ready[0]).sync;
-    const groups = useBatch ? syncGroups(ready) : parallelGroups(ready);
+    let groups;
+    let answers;
+    if (useBatch) {
+      groups = syncGroups(ready);
+      answers = [await sendBatch(groups, { blocked, trouble })];
+    } else if ((senderOf(ready[0]).parallel || 1) > 1) {
+      ({ groups, answers } = await sendInLanes(ready, { blocked, held, trouble }));
+    } else {
+      groups = [groupAt(ready, 0)];
+      answers = [await sendOne(groups[0], { blocked, held, trouble })];
+    }
     const sent = new Set(groups.flat().map((e) => e.seq));
-    const answers = useBatch
-      ? [await sendBatch(groups, { blocked, trouble })]
-      : await Promise.all(groups.map((group) => sendOne(group, { blocked, held, trouble })));
     if (answers.some((answer) => answer.stop)) return;
     const again = answers.flatMap((answer) => answer.again || []);
     // Entries the server saved nothing of (a refused batch, a missing endpoint) go again.
@@ -525,14 +553,30 @@ function groupAt(ready, start) {
   return group;
 }
 
-/** The next request, and as many more entries of its kind as its sender sends at once (`parallel`). */
-function parallelGroups(ready) {
-  const groups = [groupAt(ready, 0)];
-  const { parallel = 1 } = senderOf(ready[0]);
-  for (let j = groups[0].length; j < ready.length && groups.length < parallel; j += 1) {
-    if (ready[j].kind === ready[0].kind) groups.push([ready[j]]);
-  }
-  return groups;
+/**
+ * The ready entries of the first one's kind, `parallel` (its sender's) at a time, one request
+ * each: a lane takes the next entry as soon as its own is done, so one lane's round trips
+ * (asking, attaching) overlap the other's transfer instead of both waiting in step.
+ * A held lane or a stop ends the lanes; entries not taken stay for the next turn.
+ */
+async function sendInLanes(ready, context) {
+  const sender = senderOf(ready[0]);
+  const todo = ready.filter((e) => e.kind === ready[0].kind);
+  const groups = [];
+  const answers = [];
+  let stop = false;
+  const lane = async () => {
+    while (!stop && todo.length && !(sender.lane && context.held.has(sender.lane))) {
+      // Readiness was decided before the lanes began: what is blocked since depends on these, not the reverse.
+      const entry = todo.shift();
+      groups.push([entry]);
+      const answer = await sendOne([entry], context);
+      answers.push(answer);
+      if (answer.stop) stop = true;
+    }
+  };
+  await Promise.all(Array.from({ length: sender.parallel }, lane));
+  return { groups, answers };
 }
 
 /**

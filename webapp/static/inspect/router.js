@@ -19,6 +19,7 @@ import { clearToasts } from "./ui.js";
 const views = [];
 const homeSections = [];
 const leaveHooks = [];
+const homes = new Map();
 let fallback = null;
 
 /**
@@ -43,6 +44,16 @@ export function lazy(load, name) {
     if (location.hash !== hash) return undefined;
     return module[name](...args);
   };
+}
+
+/** The home page ("#/") of a role whose own module is loaded (教研员, 学校); others see the visit list. */
+export function registerHome(role, handler) {
+  homes.set(role, handler);
+}
+
+/** The home page registered for `role`, or null. */
+export function homeOf(role) {
+  return homes.get(role) || null;
 }
 
 /** The view for "#/" and any hash no view matches. */

@@ -3,7 +3,10 @@
 // ES modules cannot assign another module's `let` exports, so what several
 // modules change lives on the `state` object; `config` is read-only after start.
 
+import * as db from "./db.js";
 import * as outbox from "./outbox.js";
+
+const ROLE_KEY = "role";
 
 /** Timings; tests (and field debugging) may set window.DUDAO_CONFIG before the app loads. */
 export const config = {
@@ -33,3 +36,22 @@ export function beginRender() {
   const token = ++state.renderToken;
   return () => token !== state.renderToken;
 }
+
+/** The signed-in user's role as last seen ("researcher", "inspector" …), asking the server when unknown. */
+export async function role() {
+  // Asked at start (app.js): no second GET /api/v1/me.
+  const signedIn = outbox.state().user;
+  if (signedIn) return signedIn.role;
+  const known = await db.getMeta(db.userKey(ROLE_KEY), null);
+  if (known) return known;
+  if (navigator.onLine === false) return null;
+  const session = await outbox.checkSession();
+  if (session.type !== "ok") return null;
+  await db.setMeta(db.userKey(ROLE_KEY), session.body.user.role);
+  return session.body.user.role;
+}
+
+// Remembered for offline starts (the role decides the home page and which modules load).
+outbox.events.addEventListener("auth", (event) => {
+  if (event.detail.signed_in && event.detail.user) db.setMeta(db.userKey(ROLE_KEY), event.detail.user.role).catch(() => {});
+});

@@ -226,6 +226,22 @@ export function registerServiceWorker() {
   });
 }
 
+const kept = new Set();
+
+/**
+ * Ask the service worker to keep a role's modules (`entry` and what it loads) for offline
+ * use: they are not precached for everyone. Taken from the browser's HTTP cache when the
+ * page has just loaded them; once per page, when a worker is active.
+ * @param {string} entry  the feature module's URL
+ */
+export function keepOffline(entry) {
+  if (!("serviceWorker" in navigator) || kept.has(entry)) return;
+  kept.add(entry);
+  navigator.serviceWorker.ready
+    .then((registration) => registration.active && registration.active.postMessage({ type: "dudao-keep", entry }))
+    .catch(() => {});
+}
+
 /**
  * Whether storage is persistent and how much is free, without asking the user anything
  * (quick: done before the first page is drawn, so the status card does not grow after).

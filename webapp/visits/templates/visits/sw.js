@@ -21,12 +21,24 @@ const PRECACHE = {{ precache|tojson }};
 const SHELL_URL = {{ url_for("visits.shell")|tojson }};
 const SHELL_PREFIX = SHELL_URL;
 const PRECACHED = new Set(PRECACHE.map(([path]) => new URL(path, self.location.origin).href));
+/*
+ * A role's own modules (教研员, 学校), by their entry module's URL: [path, sha] as above.
+ * Not precached for everyone: kept once a page of that role asks ("dudao-keep"), and kept
+ * again by every later version (an update must not leave a 教研员 without them offline).
+ */
+const FEATURES = {{ features|tojson }};
+const KEEPABLE = new Set(
+  Object.values(FEATURES)
+    .flat()
+    .map(([path]) => new URL(path, self.location.origin).href),
+);
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
     (async () => {
       const cache = await caches.open(CACHE);
       await Promise.all(PRECACHE.map(([path, sha]) => precache(cache, path, sha)));
+      await keepAgain(cache);
       await self.skipWaiting();
     })(),
   );
@@ -54,6 +66,26 @@ async function precache(cache, path, sha) {
     throw new Error("precache failed for " + path + ": " + response.status);
   }
   await cache.put(path, response);
+}
+
+/** Store a role feature's modules (those not stored yet); a failure leaves it to the next ask. */
+async function keep(cache, entry) {
+  const files = FEATURES[new URL(entry, self.location.origin).pathname] || [];
+  await Promise.allSettled(
+    files.map(async ([path, sha]) => {
+      if (!(await cache.match(path))) await precache(cache, path, sha);
+    }),
+  );
+}
+
+/** The features an older version of this worker kept, kept by this one too. */
+async function keepAgain(cache) {
+  const kept = new Set();
+  for (const name of await caches.keys()) {
+    if (!name.startsWith("dudao-shell-") || name === CACHE) continue;
+    for (const request of await (await caches.open(name)).keys()) kept.add(new URL(request.url).pathname);
+  }
+  await Promise.all(Object.keys(FEATURES).filter((entry) => kept.has(entry)).map((entry) => keep(cache, entry)));
 }
 
 async function shortHash(response) {
@@ -85,7 +117,7 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   url.hash = "";
-  if (PRECACHED.has(url.href)) {
+  if (PRECACHED.has(url.href) || KEEPABLE.has(url.href)) {
     event.respondWith(cacheFirst(url.pathname + url.search, request));
   }
 });
@@ -111,6 +143,9 @@ self.addEventListener("sync", (event) => {
 });
 
 self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "dudao-keep" && typeof event.data.entry === "string") {
+    event.waitUntil(caches.open(CACHE).then((cache) => keep(cache, event.data.entry)));
+  }
   if (event.data && event.data.type === "dudao-version") {
     event.source && event.source.postMessage({ type: "dudao-version", version: VERSION });
   }
