@@ -201,13 +201,13 @@ def test_a_database_failure_writes_nothing(phone, inspector_world, checklist, mo
     item = next(i for i in items if i["check"]["type"] == "yes_no")
     visit_id = str(uuid.uuid4())
     calls = {"n": 0}
-    real = operations._upsert_results
+    real = operations._write
 
     def failing(*args, **kwargs):
         calls["n"] += 1
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(operations, "_upsert_results", failing)
+    monkeypatch.setattr(operations, "_write", failing)
     entries = [
         _entry("visit_put", visit_id, _header(inspector_world, version)),
         _entry("results_post", visit_id, {"writes": [_write(item, "yes", 1)]}),
@@ -215,7 +215,7 @@ def test_a_database_failure_writes_nothing(phone, inspector_world, checklist, mo
     response = phone.post("/api/v1/sync", json={"entries": entries})
     assert response.status_code == 503 and calls["n"] == 1
     assert _count(Visit) == 0 and _count(ResultWrite) == 0
-    monkeypatch.setattr(operations, "_upsert_results", real)
+    monkeypatch.setattr(operations, "_write", real)
     assert phone.post("/api/v1/sync", json={"entries": entries}).status_code == 200
     assert _count(Visit) == 1 and _count(ItemResult) == 1
 

@@ -103,7 +103,7 @@ def apply_batch(entries: list[dict[str, Any]]) -> dict[str, Any]:
             # Entries apply in order and each touches one visit: its last answer's receipt is the final one.
             receipts[entry["target"]] = body["receipt"]
     statuses = Counter("ok" if a["status"] < 300 else "rejected" for a in answers)
-    audit.record(
+    audit.record_now(
         "sync_batch",
         current_user.id,
         ("user", current_user.id),
