@@ -27,7 +27,7 @@ from ..extensions import csrf, db
 from ..timeutil import utcnow
 from . import photos as photo_ops
 from .bundles import school_bundle, visit_bundle
-from .models import Photo, Visit
+from .models import Visit
 from .operations import (
     apply_result_writes,
     iso,
@@ -242,9 +242,8 @@ def put_photo(visit_id: str, photo_id: str) -> tuple[Response, int]:
 
     def action() -> tuple[dict[str, Any], bool]:
         visit = visit_for_inspector(current_user, visit_id, lock=True)
-        # A replay of a stored photo needs no bytes (a finished upload is gone by then).
-        data = b"" if db.session.get(Photo, photo_id) is not None else read()
-        photo, created = photo_ops.store_photo(current_user, visit, photo_id, data, meta)
+        # A replay of a stored photo needs no bytes (a finished upload is gone by then): read only if new.
+        photo, created = photo_ops.store_photo(current_user, visit, photo_id, read, meta)
         return {"photo": photo_ops.photo_as_dict(photo), "receipt": receipt(visit)}, created
 
     body, created = committed(action)
