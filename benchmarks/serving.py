@@ -6,7 +6,8 @@
   endpoint gets the three single-entry requests, so the same script measures a server from before it).
 - ``cpu_per_visit_sync``: CPU of the gunicorn processes and of the PostgreSQL backends serving them
   (user + system from /proc), per visit-sync, over the same run. The clients' own CPU is printed apart.
-- ``photo_put_server``: median time of one upload of a 400 KB phone photo (no metadata), one client.
+- ``photo_put_server``: median time of one upload of a 400 KB phone photo (no metadata), one client;
+  ``photo_put_server_cpu`` the app's and PostgreSQL's CPU during it (less sensitive to other load).
 """
 
 from __future__ import annotations
@@ -67,21 +68,22 @@ def wait_ready(base: str, process: subprocess.Popen, seconds: float = 60) -> Non
 
 @contextmanager
 def gunicorn(
-    env: dict[str, str], workers: int = 4, threads: int = 4, wait: bool = True
+    env: dict[str, str], workers: int | None = None, threads: int | None = None, wait: bool = True
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Run ``wsgi:app`` under gunicorn with the repository's config; yield (base URL, process).
 
-    ``wait=False`` returns at once (start several, then :func:`wait_ready` each).
+    Workers and threads are the config's own unless given. ``wait=False`` returns at once (start
+    several, then :func:`wait_ready` each).
     """
     port = free_port()
-    full_env = {
-        **os.environ,
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_THREADS": str(threads),
-        "GUNICORN_LOGLEVEL": "warning",
-        **env,
-    }
+    full_env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_LOGLEVEL": "warning"}
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS"):
+        full_env.pop(name, None)
+    if workers is not None:
+        full_env["WEB_CONCURRENCY"] = str(workers)
+    if threads is not None:
+        full_env["GUNICORN_THREADS"] = str(threads)
+    full_env.update(env)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "wsgi:app"], cwd=REPO, env=full_env
     )
@@ -333,25 +335,34 @@ def phone_photo(seed: int, target: int = 400_000) -> bytes:
         quality -= 5
 
 
-def photo_put_ms(base: str, session: requests.Session, school_id: int, uploads: int = 11) -> float:
-    """Median ms of a photo PUT (server time: one client on the same host, the body encoded beforehand)."""
+def photo_put_ms(
+    base: str, session: requests.Session, school_id: int, master: int | None = None, uploads: int = 11
+) -> tuple[float, float]:
+    """Median ms of a photo PUT (server time: one client on the same host, the body encoded beforehand) and
+    mean CPU ms of the app and PostgreSQL during it (with ``master``, gunicorn's pid; else 0). /proc counts
+    CPU in ticks of 10 ms: the mean over the uploads, not a median of single ones."""
     syncer = VisitSyncer(base, session, school_id)
     visit_id = str(uuid.uuid4())
     header = {**syncer.header, "state": "in_progress"}
     session.put(f"{base}/api/v1/visits/{visit_id}", json=header).raise_for_status()
     client = HttpClient(base, session)
-    times = []
+    pids = process_tree(master) if master else []
+    times, cpu = [], []
     for n in range(uploads + 1):
         data = phone_photo(n)
         fields = {"sha256": hashlib.sha256(data).hexdigest(), "caption": "校门"}
         body, content_type = encode_multipart_formdata({**fields, "file": ("p.jpg", data, "image/jpeg")})
         client.headers["Content-Type"] = content_type
+        backends = pg_backends() if master else []
+        cpu_before = cpu_seconds(pids) + cpu_seconds(backends)
         began = time.perf_counter()
         status, answer = client.send("PUT", f"/api/v1/visits/{visit_id}/photos/{uuid.uuid4()}", body)
         took = (time.perf_counter() - began) * 1000
+        cpu_after = cpu_seconds(pids) + cpu_seconds(backends)
         if status >= 300:
             raise RuntimeError(f"photo PUT: {status} {answer[:300]!r}")
         if n:  # the first one warms up
             times.append(took)
+            cpu.append((cpu_after - cpu_before) * 1000)
         time.sleep(0.3)  # let a background job of the previous photo finish: measure the request alone
-    return statistics.median(times)
+    return statistics.median(times), statistics.mean(cpu)
