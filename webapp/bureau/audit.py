@@ -162,7 +162,7 @@ def record_now(
     have no ORM objects to flush with it (an ORM insert would cost a flush and a RETURNING for an id nobody reads).
     """
     db.session.execute(
-        insert(AuditEntry),
+        insert(AuditEntry.__table__),
         {
             "at": utcnow(),
             "user_id": user_id if user_id is not None else acting_user_id(),
