@@ -41,7 +41,8 @@ from webapp.extensions import db
 
 REPO = Path(webapp.__file__).resolve().parents[1]
 CONFIG = Path(__file__).resolve().parents[1] / "gunicorn.conf.py"
-APP_NAME = "dudao-bench"
+#: Unique per benchmark process: another run on the same PostgreSQL (a colleague's branch) is not counted.
+APP_NAME = f"dudao-bench-{os.getpid()}"
 
 
 def free_port() -> int:
