@@ -197,11 +197,7 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
     items = _items_of(visit)
     known = {
         row.id: {"visit_id": row.visit_id, "item_id": row.item_id, "decision": row.decision}
-        for row in db.session.execute(
-            select(ResultWrite.id, ResultWrite.visit_id, ResultWrite.item_id, ResultWrite.decision).where(
-                ResultWrite.id.in_([w["id"] for w in writes])
-            )
-        )
+        for row in _known_writes([w["id"] for w in writes])
     }
     field_errors: dict[str, list[str]] = {}
     for index, write in enumerate(writes):
@@ -287,6 +283,31 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
     _tally(visit)["results"] = len(current)
     refresh_completeness(visit)
     return decisions
+
+
+#: PostgreSQL: one primary-key probe per id, whatever the table's size or statistics. ``id IN (…)`` let the
+#: planner scan the whole history while it is small or freshly grown (its generic plan kept doing so): that
+#: one statement was most of PostgreSQL's CPU per visit-sync. ``LIMIT 1`` keeps each probe a lookup.
+_PG_KNOWN = text(
+    """
+    SELECT w.id, w.visit_id, w.item_id, w.decision
+    FROM json_array_elements_text(CAST(:ids AS json)) AS t(id)
+    CROSS JOIN LATERAL (
+        SELECT id, visit_id, item_id, decision FROM result_writes WHERE id = t.id LIMIT 1
+    ) AS w
+    """
+)
+
+
+def _known_writes(ids: list[str]) -> Any:
+    """The history rows of these write ids that exist (id, visit_id, item_id, decision)."""
+    if _dialect() == "postgresql":
+        return db.session.execute(_PG_KNOWN, {"ids": json.dumps(ids)})
+    return db.session.execute(
+        select(ResultWrite.id, ResultWrite.visit_id, ResultWrite.item_id, ResultWrite.decision).where(
+            ResultWrite.id.in_(ids)
+        )
+    )
 
 
 #: PostgreSQL: the history rows and the values in force in one statement, each set of rows one JSON
