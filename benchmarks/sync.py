@@ -16,6 +16,7 @@ It prints figures and asserts nothing: the targets are in the README.
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import io
@@ -290,8 +291,9 @@ def resize_in_chromium(original: bytes) -> bytes | None:
             server.shutdown()
 
 
-def server_figures(database_url: str) -> None:
-    """The gunicorn figures: 16 clients' visit-syncs, CPU per visit-sync, one photo PUT."""
+def server_figures(database_url: str, runs: int = 3) -> None:
+    """The gunicorn figures, each the median of ``runs`` runs: 16 clients' visit-syncs, CPU per visit-sync,
+    photo PUT time. The load average is printed with them (other work on the machine slows the rates)."""
     from benchmarks import serving
 
     with bench_app(database_url) as app, tempfile.TemporaryDirectory() as tmp:
@@ -304,25 +306,35 @@ def server_figures(database_url: str) -> None:
         with serving.gunicorn(env) as (base, server), app.app_context():
             session = serving.signed_in_session(base, "bench", PASSWORD)
             school_id = app.config["_bench_school"]
-            run = serving.ingest(base, server.pid, session, school_id, clients=16, seconds=10)
-            emit("ingest_pg_16_clients", run["rate"], "visit-syncs/s")
-            emit("cpu_per_visit_sync", run["cpu_ms"], "ms")
-            emit("cpu_per_visit_sync_app", run["app_ms"], "ms")
-            emit("cpu_per_visit_sync_postgresql", run["pg_ms"], "ms")
-            emit("photo_put_server", serving.photo_put_ms(base, session, school_id), "ms")
+            emit("load_average_before", os.getloadavg()[0], "(1-min load)")
+            ingests = [serving.ingest(base, server.pid, session, school_id, clients=16, seconds=8) for _ in range(runs)]
+            photos = [serving.photo_put_ms(base, session, school_id) for _ in range(runs)]
+
+            def median(key: str) -> float:
+                return statistics.median(run[key] for run in ingests)
+
+            emit("ingest_pg_16_clients", median("rate"), "visit-syncs/s")
+            emit("cpu_per_visit_sync", median("cpu_ms"), "ms")
+            emit("cpu_per_visit_sync_app", median("app_ms"), "ms")
+            emit("cpu_per_visit_sync_postgresql", median("pg_ms"), "ms")
+            emit("cpu_per_visit_sync_clients", median("client_ms"), "ms")
+            emit("photo_put_server", statistics.median(photos), "ms")
+            emit("load_average_after", os.getloadavg()[0], "(1-min load)")
 
 
 def main() -> None:
     """Print every figure (``server``: only the gunicorn ones; ``phone``: only the phone's)."""
-    import sys
-
+    parser = argparse.ArgumentParser(description="Sync figures, one `name: value unit` a line.")
+    parser.add_argument("only", nargs="?", choices=["server", "phone"], help="only the gunicorn or the phone figures")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each gunicorn figure (their median)")
+    args = parser.parse_args()
     pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    if sys.argv[1:] == ["server"]:
+    if args.only == "server":
         if not (pg and pg.startswith("postgresql")):
             raise SystemExit("set BENCH_DATABASE_URL to a PostgreSQL database")
-        server_figures(pg)
+        server_figures(pg, args.runs)
         return
-    if sys.argv[1:] == ["phone"]:
+    if args.only == "phone":
         phone_figures()
         return
     from benchmarks import phone
@@ -356,7 +368,7 @@ def main() -> None:
     emit("ingest_sqlite", ingest_rate(None), "visits/s")
     if pg and pg.startswith("postgresql"):
         emit("ingest_postgresql", ingest_rate(pg), "visits/s")
-        server_figures(pg)
+        server_figures(pg, args.runs)
 
 
 def phone_figures() -> None:

@@ -6,6 +6,8 @@ The pixel limit is checked from the header before any decoding and does not
 depend on Pillow's global ``MAX_IMAGE_PIXELS``. :func:`make_thumbnail` and
 :func:`strip_metadata` re-encode as JPEG with the EXIF orientation applied
 and no EXIF, XMP or comments, so nothing served to a browser carries GPS.
+:func:`inspect_upload` is what an upload request runs: the same answers, from the header
+and the container alone when the file is whole (the copies' job decodes it).
 """
 
 from __future__ import annotations
@@ -134,11 +136,40 @@ def inspect_image(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: i
     Raises :class:`ImageRejected` with code ``too_large_bytes``, ``not_an_image``,
     ``unsupported_format``, ``too_many_pixels`` or ``truncated``.
     """
+    return _inspect(data, max_bytes, max_pixels, decode=True)
+
+
+def inspect_upload(
+    data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS, sha256: str | None = None
+) -> ImageInfo:
+    """What the upload request checks: format, pixel limit and EXIF from the header, and that the file is whole.
+
+    No pixel is decoded when the container shows the file complete (a JPEG ending in its EOI marker, a PNG in
+    its IEND chunk, a WebP as long as its RIFF header says): the request stores the bytes and the background
+    job that makes the copies decodes them. Anything else (a cut-off file, trailing bytes after a JPEG) is
+    decoded here, as :func:`inspect_image` does, so the answer is the same as before: ``truncated``,
+    ``not_an_image`` or accepted. ``sha256``, when the caller has it, is not computed again.
+    """
+    return _inspect(data, max_bytes, max_pixels, decode=not _looks_complete(data), sha256=sha256)
+
+
+def _looks_complete(data: bytes) -> bool:
+    kind = _sniff(data)
+    if kind == "JPEG":
+        return data.endswith(b"\xff\xd9")
+    if kind == "PNG":
+        return data.endswith(_PNG_IEND)
+    if kind == "WEBP":
+        return not _riff_truncated(data)
+    return False
+
+
+def _inspect(data: bytes, max_bytes: int, max_pixels: int, *, decode: bool, sha256: str | None = None) -> ImageInfo:
     if len(data) > max_bytes:
         raise ImageRejected("too_large_bytes", f"图片太大（最大 {_megabytes(max_bytes)} MB）。")
     # A JPEG is decoded at 1/8 scale: every byte of the compressed data is still read and checked
     # (a cut-off or corrupt file fails), at a fraction of the CPU of a full decode.
-    with _open_checked(data, max_pixels, draft_to=(1, 1)) as img:
+    with _open_checked(data, max_pixels, draft_to=(1, 1), load=decode) as img:
         fmt = str(img.format)
         width, height = _header_size(img)
         exif = _read_exif(img)
@@ -147,7 +178,7 @@ def inspect_image(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: i
         format=fmt,
         width=width,
         height=height,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256 or hashlib.sha256(data).hexdigest(),
         byte_size=len(data),
         exif_captured_at=exif["captured_at"],
         exif_latitude=exif["latitude"],
@@ -199,19 +230,22 @@ def strip_metadata(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
 
 
 @contextlib.contextmanager
-def _open_checked(data: bytes, max_pixels: int, draft_to: tuple[int, int] | None = None) -> Iterator[Image.Image]:
+def _open_checked(
+    data: bytes, max_pixels: int, draft_to: tuple[int, int] | None = None, load: bool = True
+) -> Iterator[Image.Image]:
     """Open ``data`` as an allowed format, check pixels before decoding, decode fully; close after.
 
-    ``draft_to`` lets JPEG decode at a reduced scale (still at least that size) for thumbnails.
+    ``draft_to`` lets JPEG decode at a reduced scale (still at least that size) for thumbnails;
+    ``load=False`` reads the header only.
     """
-    img = _open_and_load(data, max_pixels, draft_to)
+    img = _open_and_load(data, max_pixels, draft_to, load)
     try:
         yield img
     finally:
         img.close()
 
 
-def _open_and_load(data: bytes, max_pixels: int, draft_to: tuple[int, int] | None) -> Image.Image:
+def _open_and_load(data: bytes, max_pixels: int, draft_to: tuple[int, int] | None, load: bool = True) -> Image.Image:
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Pillow would then silently fill missing data with grey; refuse to run rather than accept it.
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must be False to verify uploads")
@@ -238,6 +272,8 @@ def _open_and_load(data: bytes, max_pixels: int, draft_to: tuple[int, int] | Non
         if width * height > max_pixels:
             raise _too_many_pixels(max_pixels)
         img._dudao_header_size = (width, height)  # type: ignore[attr-defined]
+        if not load:
+            return img
         if draft_to is not None and img.format == "JPEG":
             img.draft("RGB", draft_to)
         try:

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 from PIL import Image, ImageFile, TiffImagePlugin
 
-from sync.images import ImageInfo, ImageRejected, inspect_image, make_thumbnail, strip_metadata
+from sync.images import ImageInfo, ImageRejected, inspect_image, inspect_upload, make_thumbnail, strip_metadata
 
 # 贺兰县 roughly: 38°33'15.5" N, 106°20'42" E.
 LAT_DMS = (38, 33, 15.5)
@@ -192,3 +192,59 @@ def test_strip_metadata_removes_exif_and_gps_keeps_size() -> None:
 def test_strip_metadata_rejects_bad_input() -> None:
     with pytest.raises(ImageRejected):
         strip_metadata(b"not an image")
+
+
+def _answer(check: object, data: bytes) -> object:
+    try:
+        info = check(data)  # type: ignore[operator]
+    except ImageRejected as exc:
+        return exc.code
+    return (info.format, info.width, info.height, info.has_metadata, info.exif_latitude, info.sha256)
+
+
+def test_the_upload_check_answers_as_the_full_one() -> None:
+    small = _jpeg((200, 150), _exif(), quality=95)
+    png = _png(Image.effect_noise((100, 100), 50))
+    out = io.BytesIO()
+    Image.effect_noise((100, 100), 50).save(out, "WEBP")
+    webp = out.getvalue()
+    files = [
+        small,
+        _jpeg((64, 48)),
+        small + b"trailer bytes after the EOI marker",
+        small[: len(small) // 2],
+        png,
+        png[: len(png) // 2],
+        png[:-6],
+        webp,
+        webp[: len(webp) // 2],
+        bytes(range(256)) * 40,
+        b"",
+    ]
+    for data in files:
+        assert _answer(inspect_upload, data) == _answer(inspect_image, data)
+    assert _answer(inspect_upload, small)[0] == "JPEG"
+    assert _answer(inspect_upload, small[:900]) == "truncated"
+
+
+def test_the_upload_check_decodes_no_pixels_of_a_whole_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    photo = _jpeg((400, 300), _exif())
+    decoded: list[str] = []
+    real_load = ImageFile.ImageFile.load
+
+    def load(self: ImageFile.ImageFile) -> object:
+        decoded.append(str(self.format))
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    info = inspect_upload(photo, sha256="f" * 64)
+    assert (info.width, info.height, info.sha256, info.exif_latitude is not None) == (400, 300, "f" * 64, True)
+    assert decoded == []
+    # A cut-off file is decoded to tell what is wrong with it.
+    assert _rejected(photo[:-2]) == "truncated"
+    with pytest.raises(ImageRejected):
+        inspect_upload(photo[:-2])
+    assert decoded
+    # The pixel limit still comes from the header.
+    with pytest.raises(ImageRejected, match="像素"):
+        inspect_upload(photo, max_pixels=100_000)

@@ -201,13 +201,13 @@ def test_a_database_failure_writes_nothing(phone, inspector_world, checklist, mo
     item = next(i for i in items if i["check"]["type"] == "yes_no")
     visit_id = str(uuid.uuid4())
     calls = {"n": 0}
-    real = operations._upsert_results
+    real = operations._write
 
     def failing(*args, **kwargs):
         calls["n"] += 1
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(operations, "_upsert_results", failing)
+    monkeypatch.setattr(operations, "_write", failing)
     entries = [
         _entry("visit_put", visit_id, _header(inspector_world, version)),
         _entry("results_post", visit_id, {"writes": [_write(item, "yes", 1)]}),
@@ -215,7 +215,7 @@ def test_a_database_failure_writes_nothing(phone, inspector_world, checklist, mo
     response = phone.post("/api/v1/sync", json={"entries": entries})
     assert response.status_code == 503 and calls["n"] == 1
     assert _count(Visit) == 0 and _count(ResultWrite) == 0
-    monkeypatch.setattr(operations, "_upsert_results", real)
+    monkeypatch.setattr(operations, "_write", real)
     assert phone.post("/api/v1/sync", json={"entries": entries}).status_code == 200
     assert _count(Visit) == 1 and _count(ItemResult) == 1
 
@@ -245,3 +245,39 @@ def test_activity_entries_go_through_the_batch(app, factory):
     assert [e["status"] for e in replay["entries"]] == [200, 200]
     assert [e["body"]["write"] for e in replay["entries"]] == [e["body"]["write"] for e in answer["entries"][:2]]
     assert _count(Activity) == 1 and _count(ActivityWrite) == 2
+
+
+def test_a_refused_first_entry_undoes_only_itself(phone, inspector_world, checklist, monkeypatch):
+    """The first entry runs without a savepoint: refusing it after it wrote rolls back just its writes."""
+    from webapp.errors import AppError
+    from webapp.visits import operations
+
+    version, items = checklist
+    item = next(i for i in items if i["check"]["type"] == "yes_no")
+    visit_id, other = str(uuid.uuid4()), str(uuid.uuid4())
+    made = phone.post(
+        "/api/v1/sync", json={"entries": [_entry("visit_put", visit_id, _header(inspector_world, version))]}
+    )
+    assert made.get_json()["entries"][0]["status"] == 201
+
+    def refuse(*args, **kwargs):
+        # Called after the history and the values in force were written.
+        raise AppError(409, "refused_for_the_test", "测试中拒绝。")
+
+    monkeypatch.setattr(operations, "_audit_results", refuse)
+    entries = [
+        _entry("results_post", visit_id, {"writes": [_write(item, "yes", 1)]}),
+        _entry("visit_put", other, _header(inspector_world, version)),
+    ]
+    answer = phone.post("/api/v1/sync", json={"entries": entries}).get_json()
+    assert [e["status"] for e in answer["entries"]] == [409, 201]
+    assert _count(ResultWrite) == 0 and _count(ItemResult) == 0
+    assert _count(Visit) == 2
+    batch = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.object_type == "sync_batch").order_by(AuditEntry.id)
+    ).all()
+    assert [b.new_value["rejected"] for b in batch] == [0, 1]
+    # A one-entry batch refused: nothing of it stays, and the request still answers 200 with the entry's status.
+    alone = phone.post("/api/v1/sync", json={"entries": entries[:1]})
+    assert alone.status_code == 200 and alone.get_json()["entries"][0]["status"] == 409
+    assert _count(ResultWrite) == 0

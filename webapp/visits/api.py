@@ -27,7 +27,7 @@ from ..extensions import csrf, db
 from ..timeutil import utcnow
 from . import photos as photo_ops
 from .bundles import school_bundle, visit_bundle
-from .models import Photo, Visit
+from .models import Visit
 from .operations import (
     apply_result_writes,
     iso,
@@ -53,6 +53,7 @@ from .schemas import (
     VisitListSchema,
     VisitResponseSchema,
     VisitUpsertSchema,
+    load_result_batch_fast,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -197,7 +198,7 @@ def visit_put_entry(visit_id: str, payload: Any) -> tuple[dict[str, Any], int]:
 
 def results_post_entry(visit_id: str, payload: Any) -> tuple[dict[str, Any], int]:
     """POST /visits/<id>/results as one write (also a ``results_post`` entry of a sync batch)."""
-    data = load(ResultBatchSchema(), payload)
+    data = load_result_batch_fast(payload) or load(ResultBatchSchema(), payload)
     visit = visit_for_inspector(current_user, visit_id, lock=True)
     decisions = apply_result_writes(current_user, visit, data["writes"])
     return {"writes": decisions, "receipt": receipt(visit)}, 200
@@ -242,9 +243,8 @@ def put_photo(visit_id: str, photo_id: str) -> tuple[Response, int]:
 
     def action() -> tuple[dict[str, Any], bool]:
         visit = visit_for_inspector(current_user, visit_id, lock=True)
-        # A replay of a stored photo needs no bytes (a finished upload is gone by then).
-        data = b"" if db.session.get(Photo, photo_id) is not None else read()
-        photo, created = photo_ops.store_photo(current_user, visit, photo_id, data, meta)
+        # A replay of a stored photo needs no bytes (a finished upload is gone by then): read only if new.
+        photo, created = photo_ops.store_photo(current_user, visit, photo_id, read, meta)
         return {"photo": photo_ops.photo_as_dict(photo), "receipt": receipt(visit)}, created
 
     body, created = committed(action)

@@ -8,14 +8,15 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import Integer, String, event, func, insert, literal, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sync.evaluate import InvalidValue, evaluate, number_of, validate_value
 from sync.merge import WriteStamp, decide
 
 from ..auth.models import User
-from ..auth.policy import can_view_school
+from ..auth.policy import visible_school
 from ..core.models import School
 from ..errors import AppError
 from ..extensions import db
@@ -41,12 +42,14 @@ def iso(value: datetime | None) -> str | None:
 
 
 def _school_for_inspector(user: User, school_id: int) -> School:
-    school = db.session.get(School, school_id) if 0 < school_id < 2**31 else None
-    if school is None:
+    # One query when the school is the inspector's (every sync); which error it is costs a second one.
+    if 0 < school_id < 2**31 and user.role == "inspector":
+        school = visible_school(user, school_id)
+        if school is not None:
+            return school
+    if not 0 < school_id < 2**31 or db.session.get(School, school_id) is None:
         raise AppError(404, "school_not_found", "学校不存在。", {"school_id": ["学校不存在。"]})
-    if user.role != "inspector" or not can_view_school(user, school):
-        raise AppError(403, "school_not_assigned", "这所学校不在您的督导范围内。")
-    return school
+    raise AppError(403, "school_not_assigned", "这所学校不在您的督导范围内。")
 
 
 def not_applicable_error(snapshot: dict[str, Any]) -> AppError:
@@ -92,10 +95,14 @@ def plan_visit(user: User, school_id: int, planned_on: date, visit_type: str = "
 
 def visit_for_inspector(user: User, visit_id: str, *, lock: bool = False) -> Visit:
     """The visit, if it is the user's; 404 otherwise (ids of others' visits are not revealed)."""
-    query = select(Visit).where(Visit.id == visit_id)
-    if lock:
-        query = query.with_for_update()
-    visit = db.session.scalar(query)
+    visit = _locked_visits().get(visit_id) if lock else None
+    if visit is None:
+        query = select(Visit).where(Visit.id == visit_id)
+        if lock:
+            query = query.with_for_update()
+        visit = db.session.scalar(query)
+        if lock and visit is not None:
+            _locked_visits()[visit_id] = visit
     if visit is None or visit.inspector_id != user.id:
         raise AppError(404, "visit_not_found", "督导记录不存在。")
     return visit
@@ -112,7 +119,9 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
     version_id = data["checklist_version"]
     if version_content(version_id) is None:
         raise AppError(409, "unknown_checklist_version", "检查表版本不存在，请重新下载该学校。")
-    visit = db.session.scalar(select(Visit).where(Visit.id == visit_id).with_for_update())
+    visit = _locked_visits().get(visit_id)
+    if visit is None:
+        visit = db.session.scalar(select(Visit).where(Visit.id == visit_id).with_for_update())
     created = visit is None
     if visit is None:
         visit = Visit(
@@ -133,6 +142,12 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
         raise AppError(404, "visit_not_found", "督导记录不存在。")
     elif visit.school_id != school.id or visit.checklist_version_id != version_id:
         raise AppError(409, "visit_mismatch", "该督导记录的学校或检查表与服务器不一致。")
+    else:
+        # Held for the answer (the session keeps objects weakly: it would be loaded again), and counted
+        # before anything changes, so the count's autoflush finds nothing and the visit takes one UPDATE.
+        set_committed_value(visit, "school", school)
+        _tally(visit)
+    _locked_visits()[visit_id] = visit
     if visit.state in LOCKED_STATES:
         # Already submitted (or accepted): a replay must not change anything.
         refresh_completeness(visit)
@@ -154,8 +169,8 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
     if data.get("declared") is not None:
         visit.declared_result_count = data["declared"]["result_count"]
         visit.declared_photo_hashes = sorted(set(data["declared"]["photo_hashes"]))
-    db.session.flush()
     refresh_completeness(visit)
+    db.session.flush()
     return visit, created
 
 
@@ -182,11 +197,7 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
     items = _items_of(visit)
     known = {
         row.id: {"visit_id": row.visit_id, "item_id": row.item_id, "decision": row.decision}
-        for row in db.session.execute(
-            select(ResultWrite.id, ResultWrite.visit_id, ResultWrite.item_id, ResultWrite.decision).where(
-                ResultWrite.id.in_([w["id"] for w in writes])
-            )
-        )
+        for row in _known_writes([w["id"] for w in writes])
     }
     field_errors: dict[str, list[str]] = {}
     for index, write in enumerate(writes):
@@ -204,14 +215,20 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
         raise AppError(422, "invalid_results", "部分检查结果格式有误，未保存。", field_errors)
     if visit.state in LOCKED_STATES and any(w["id"] not in known for w in writes):
         raise AppError(409, f"visit_{visit.state}", LOCKED_STATES[visit.state] + "，不能再修改。")
-    current = {
-        row.item_id: row._asdict()
-        for row in db.session.execute(
-            select(ItemResult.item_id, *(getattr(ItemResult, c) for c in _RESULT_COLUMNS)).where(
-                ItemResult.visit_id == visit.id
+    tally = _tally_cache().get(visit.id)
+    # A visit this transaction knows to have no results yet (made by the batch's header) needs no read.
+    current = (
+        {}
+        if tally is not None and tally["results"] == 0
+        else {
+            row.item_id: row._asdict()
+            for row in db.session.execute(
+                select(ItemResult.item_id, *(getattr(ItemResult, c) for c in _RESULT_COLUMNS)).where(
+                    ItemResult.visit_id == visit.id
+                )
             )
-        )
-    }
+        }
+    )
     before = {item_id: {k: row[k] for k in _AUDITED} for item_id, row in current.items()}
     now = utcnow()
     history: list[dict[str, Any]] = []
@@ -259,9 +276,8 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
         # A repeated id inside one batch is answered as a replay of the first.
         known[write["id"]] = {"visit_id": visit.id, "item_id": item["id"], "decision": decision}
     if history:
-        _insert_history(history)
+        _write(visit.id, user.id, history, list(changed.values()), now)
     if changed:
-        _upsert_results(visit.id, list(changed.values()), now)
         _audit_results(visit, history, before, changed)
     _update_recording_times(visit, [row["edited_at"] for row in history], current)
     _tally(visit)["results"] = len(current)
@@ -269,63 +285,91 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
     return decisions
 
 
-#: PostgreSQL: every row in one statement, the columns as arrays (``unnest``), so the statement text
-#: never changes with the batch size (one prepared plan) and nothing is compiled per row.
-_PG_HISTORY = text(
+#: PostgreSQL: one primary-key probe per id, whatever the table's size or statistics. ``id IN (…)`` let the
+#: planner scan the whole history while it is small or freshly grown (its generic plan kept doing so): that
+#: one statement was most of PostgreSQL's CPU per visit-sync. ``LIMIT 1`` keeps each probe a lookup.
+_PG_KNOWN = text(
     """
-    INSERT INTO result_writes
-        (id, visit_id, item_id, value, observation, edited_at, device_id, user_id, decision, received_at)
-    SELECT * FROM unnest(
-        CAST(:id AS varchar[]), CAST(:visit_id AS varchar[]), CAST(:item_id AS varchar[]),
-        CAST(CAST(:value AS text[]) AS json[]), CAST(:observation AS text[]), CAST(:edited_at AS timestamp[]),
-        CAST(:device_id AS varchar[]), CAST(:user_id AS integer[]), CAST(:decision AS varchar[]),
-        CAST(:received_at AS timestamp[]))
+    SELECT w.id, w.visit_id, w.item_id, w.decision
+    FROM json_array_elements_text(CAST(:ids AS json)) AS t(id)
+    CROSS JOIN LATERAL (
+        SELECT id, visit_id, item_id, decision FROM result_writes WHERE id = t.id LIMIT 1
+    ) AS w
     """
 )
-_PG_RESULTS = text(
+
+
+def _known_writes(ids: list[str]) -> Any:
+    """The history rows of these write ids that exist (id, visit_id, item_id, decision)."""
+    if _dialect() == "postgresql":
+        return db.session.execute(_PG_KNOWN, {"ids": json.dumps(ids)})
+    return db.session.execute(
+        select(ResultWrite.id, ResultWrite.visit_id, ResultWrite.item_id, ResultWrite.decision).where(
+            ResultWrite.id.in_(ids)
+        )
+    )
+
+
+#: PostgreSQL: the history rows and the values in force in one statement, each set of rows one JSON
+#: parameter (``json_to_recordset``): one round trip, a statement text that never changes with the batch size
+#: (one prepared plan), and nothing encoded per row or per column on the way.
+_PG_WRITE = text(
     """
+    WITH history AS (
+        INSERT INTO result_writes
+            (id, visit_id, item_id, value, observation, edited_at, device_id, user_id, decision, received_at)
+        SELECT w.id, CAST(:visit_id AS varchar), w.item_id, w.value, w.observation, w.edited_at, w.device_id,
+            CAST(:user_id AS integer), w.decision, CAST(:now AS timestamp)
+        FROM json_to_recordset(CAST(:history AS json)) AS w(
+            id varchar, item_id varchar, value json, observation text, edited_at timestamp, device_id varchar,
+            decision varchar)
+    )
     INSERT INTO item_results
         (visit_id, item_id, write_id, value, number_value, outcome, observation, edited_at, device_id, updated_at)
-    SELECT * FROM unnest(
-        CAST(:visit_id AS varchar[]), CAST(:item_id AS varchar[]), CAST(:write_id AS varchar[]),
-        CAST(CAST(:value AS text[]) AS json[]), CAST(:number_value AS float8[]), CAST(:outcome AS varchar[]),
-        CAST(:observation AS text[]), CAST(:edited_at AS timestamp[]), CAST(:device_id AS varchar[]),
-        CAST(:updated_at AS timestamp[]))
+    SELECT CAST(:visit_id AS varchar), r.item_id, r.write_id, r.value, r.number_value, r.outcome, r.observation,
+        r.edited_at, r.device_id, CAST(:now AS timestamp)
+    FROM json_to_recordset(CAST(:results AS json)) AS r(
+        item_id varchar, write_id varchar, value json, number_value float8, outcome varchar, observation text,
+        edited_at timestamp, device_id varchar)
     ON CONFLICT (visit_id, item_id) DO UPDATE SET
         write_id = excluded.write_id, value = excluded.value, number_value = excluded.number_value,
         outcome = excluded.outcome, observation = excluded.observation, edited_at = excluded.edited_at,
         device_id = excluded.device_id, updated_at = excluded.updated_at
     """
 )
+_HISTORY_FIELDS = ("id", "item_id", "value", "observation", "edited_at", "device_id", "decision")
+_RESULT_FIELDS = ("item_id", *_RESULT_COLUMNS)
 
 
-def _columns(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, list[Any]]:
-    """Rows as one list per column (JSON values serialised as SQLAlchemy's JSON type does)."""
-    columns = {name: [row[name] for row in rows] for name in names}
-    if "value" in columns:
-        columns["value"] = [json.dumps(v) for v in columns["value"]]
-    return columns
+def _json_rows(rows: list[dict[str, Any]], names: tuple[str, ...]) -> str:
+    """Rows as a JSON array of objects (times as ISO text, which PostgreSQL reads back exactly)."""
+    return json.dumps(
+        [{name: row[name].isoformat() if name == "edited_at" else row[name] for name in names} for row in rows]
+    )
 
 
 def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def _insert_history(rows: list[dict[str, Any]]) -> None:
-    """Append the batch's writes to the history in one statement."""
+def _write(
+    visit_id: str, user_id: int, history: list[dict[str, Any]], changed: list[dict[str, Any]], now: datetime
+) -> None:
+    """Append the batch's writes to the history and write the values in force (``INSERT … ON CONFLICT
+    (visit_id, item_id) DO UPDATE``): one statement on PostgreSQL, one executemany each on SQLite."""
     if _dialect() == "postgresql":
-        names = ("id", "visit_id", "item_id", "value", "observation", "edited_at", "device_id", "user_id")
-        db.session.execute(_PG_HISTORY, _columns(rows, (*names, "decision", "received_at")))
-    else:
-        # SQLite runs in process: executemany costs no round trips.
-        db.session.execute(insert(ResultWrite.__table__), rows)
-
-
-def _upsert_results(visit_id: str, rows: list[dict[str, Any]], now: datetime) -> None:
-    """Write the values in force with one ``INSERT … ON CONFLICT (visit_id, item_id) DO UPDATE``."""
-    rows = [{**row, "visit_id": visit_id, "updated_at": now} for row in rows]
-    if _dialect() == "postgresql":
-        db.session.execute(_PG_RESULTS, _columns(rows, ("visit_id", "item_id", *_RESULT_COLUMNS, "updated_at")))
+        params = {
+            "visit_id": visit_id,
+            "user_id": user_id,
+            "now": now,
+            "history": _json_rows(history, _HISTORY_FIELDS),
+            "results": _json_rows(changed, _RESULT_FIELDS),
+        }
+        db.session.execute(_PG_WRITE, params)
+        return
+    # SQLite runs in process: executemany costs no round trips.
+    db.session.execute(insert(ResultWrite.__table__), history)
+    if not changed:
         return
     from sqlalchemy.dialects.sqlite import insert as upsert
 
@@ -335,7 +379,7 @@ def _upsert_results(visit_id: str, rows: list[dict[str, Any]], now: datetime) ->
         index_elements=[table.c.visit_id, table.c.item_id],
         set_={name: statement.excluded[name] for name in (*_RESULT_COLUMNS, "updated_at")},
     )
-    db.session.execute(statement, rows)
+    db.session.execute(statement, [{**row, "visit_id": visit_id, "updated_at": now} for row in changed])
 
 
 def _audit_results(
@@ -354,7 +398,7 @@ def _audit_results(
     }
     old_json = {item_id: {k: audit.jsonable(v) for k, v in values.items()} for item_id, values in old.items()}
     device = history[-1]["device_id"]
-    audit.record("item_result", visit.id, ("visit", visit.id), "sync", old_json or None, new, device=device)
+    audit.record_now("item_result", visit.id, ("visit", visit.id), "sync", old_json or None, new, device=device)
 
 
 def _decision(write_id: str, item_id: str, decision: str, result: dict[str, Any] | None) -> dict[str, Any]:
@@ -385,10 +429,17 @@ def stamp_visit_day(visit: Visit) -> None:
 
 
 _TALLY = "dudao.visit_tally"
+_LOCKED = "dudao.locked_visits"
 
 
 def _tally_cache() -> dict[str, dict[str, Any]]:
     return db.session.info.setdefault(_TALLY, {})
+
+
+def _locked_visits() -> dict[str, Visit]:
+    """Visits this transaction holds (locked ``FOR UPDATE`` or created): a batch's later entries for the same
+    visit need no second query. Forgotten with any rollback (a savepoint's releases its locks) and at the end."""
+    return db.session.info.setdefault(_LOCKED, {})
 
 
 def _tally(visit: Visit) -> dict[str, Any]:
@@ -397,10 +448,18 @@ def _tally(visit: Visit) -> dict[str, Any]:
     cache = _tally_cache()
     tally = cache.get(visit.id)
     if tally is None:
-        results = db.session.scalar(select(func.count()).where(ItemResult.visit_id == visit.id)) or 0
-        hashes = sorted(
-            db.session.scalars(select(Photo.sha256).where(Photo.visit_id == visit.id, Photo.deleted_at.is_(None)))
-        )
+        # One round trip for both: the count's row has no hash, each photo's row no count.
+        rows = db.session.execute(
+            select(func.count(), literal(None, String))
+            .where(ItemResult.visit_id == visit.id)
+            .union_all(
+                select(literal(None, Integer), Photo.sha256).where(
+                    Photo.visit_id == visit.id, Photo.deleted_at.is_(None)
+                )
+            )
+        ).all()
+        results = sum(count for count, sha256 in rows if sha256 is None and count is not None)
+        hashes = sorted(sha256 for _, sha256 in rows if sha256 is not None)
         tally = cache[visit.id] = {"results": results, "hashes": hashes}
     return tally
 
@@ -412,8 +471,9 @@ def forget_tally(visit_id: str) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session: Session, _previous: Any) -> None:
-    # A rolled-back entry (or savepoint) may have changed the counts it undid.
+    # A rolled-back entry (or savepoint) may have changed the counts it undid, and released its locks.
     session.info.pop(_TALLY, None)
+    session.info.pop(_LOCKED, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -421,6 +481,7 @@ def _forget_on_end(session: Session, transaction: Any) -> None:
     # Other requests may write once the database transaction has ended (savepoints keep the counts).
     if transaction.parent is None:
         session.info.pop(_TALLY, None)
+        session.info.pop(_LOCKED, None)
 
 
 def refresh_completeness(visit: Visit) -> None:

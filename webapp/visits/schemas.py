@@ -7,6 +7,7 @@ Request schemas without ``Meta.unknown = EXCLUDE`` refuse unknown fields, and th
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
@@ -88,6 +89,63 @@ class ResultBatchSchema(Schema):
     """POST /api/v1/visits/{id}/results: a batch of edits."""
 
     writes = fields.List(fields.Nested(ResultWriteSchema), required=True, validate=validate.Length(min=1, max=500))
+
+
+_WRITE_FIELDS = frozenset(ResultWriteSchema().fields)
+_WRITE_REQUIRED = frozenset(name for name, field in ResultWriteSchema().fields.items() if field.required)
+#: The fields the fast path knows: a field added to the schema turns it off until it learns the new one.
+_FAST_FIELDS = frozenset({"id", "item_id", "value", "observation", "edited_at", "device_id"})
+
+
+def load_result_batch_fast(payload: Any) -> dict[str, Any] | None:
+    """``ResultBatchSchema().load(payload)`` for a batch that is plainly valid, else None (load it with the schema,
+    which says what is wrong).
+
+    A visit-sync carries 60 writes and the schema's per-field machinery was a tenth of its CPU. This takes
+    only what the schema surely takes, with the schema's own validators, and answers what it answers;
+    anything else (a missing or unknown field, another type, a value out of range) goes to the schema.
+    """
+    if _WRITE_FIELDS != _FAST_FIELDS or type(payload) is not dict or payload.keys() != {"writes"}:
+        return None
+    writes = payload["writes"]
+    if type(writes) is not list or not 1 <= len(writes) <= 500:
+        return None
+    loaded = []
+    for write in writes:
+        if type(write) is not dict or not _WRITE_REQUIRED <= write.keys() <= _WRITE_FIELDS:
+            return None
+        write_id, item_id, value = write["id"], write["item_id"], write["value"]
+        observation, device_id = write.get("observation", ""), write.get("device_id", "")
+        if not (
+            type(write_id) is str
+            and UUID.regex.match(write_id)
+            and type(item_id) is str
+            and 1 <= len(item_id) <= 96
+            and type(value) is dict
+            and type(observation) is str
+            and len(observation) <= 4000
+            and type(device_id) is str
+            and len(device_id) <= 64
+            and type(write["edited_at"]) is str
+        ):
+            return None
+        try:
+            edited_at = datetime.fromisoformat(write["edited_at"])
+        except ValueError:
+            return None
+        if edited_at.tzinfo is None or edited_at.tzinfo.utcoffset(edited_at) is None:
+            return None
+        loaded.append(
+            {
+                "id": write_id,
+                "item_id": item_id,
+                "value": dict(value),
+                "observation": observation,
+                "edited_at": edited_at,
+                "device_id": device_id,
+            }
+        )
+    return {"writes": loaded}
 
 
 class PhotoMetaSchema(Schema):

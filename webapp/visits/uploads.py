@@ -141,11 +141,12 @@ def upload_chunk(sha256: str) -> tuple[Response, int]:
 
 def _check_image(sha256: str) -> None:
     """Format and pixel budget of a completed upload (checked from the header, before decoding)."""
-    from sync.images import DEFAULT_MAX_PIXELS, ImageRejected, inspect_image
+    from sync.images import DEFAULT_MAX_PIXELS, ImageRejected, inspect_upload
 
     data = uploads().read_complete(_owner(), sha256) or b""
     try:
-        inspect_image(data, max_pixels=current_app.config.get("IMAGE_MAX_PIXELS") or DEFAULT_MAX_PIXELS)
+        max_pixels = current_app.config.get("IMAGE_MAX_PIXELS") or DEFAULT_MAX_PIXELS
+        inspect_upload(data, max_pixels=max_pixels, sha256=sha256)
     except ImageRejected as exc:
         uploads().discard(_owner(), sha256)
         raise AppError(422, exc.code, exc.message, {"file": [exc.message]}) from exc

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from ...extensions import db
@@ -145,6 +145,37 @@ def record(
     )
     (session or db.session).add(entry)
     return entry
+
+
+def record_now(
+    object_type: str,
+    object_id: str | int,
+    scope: tuple[str, str | int],
+    action: str,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    *,
+    device: str = "",
+    user_id: int | None = None,
+) -> None:
+    """Write one entry at once with a plain INSERT: the same row as :func:`record`, for set-based writes that
+    have no ORM objects to flush with it (an ORM insert would cost a flush and a RETURNING for an id nobody reads).
+    """
+    db.session.execute(
+        insert(AuditEntry.__table__),
+        {
+            "at": utcnow(),
+            "user_id": user_id if user_id is not None else acting_user_id(),
+            "device": request_device(device),
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "scope_type": scope[0],
+            "scope_id": str(scope[1]),
+            "action": action,
+            "old_value": {k: jsonable(v) for k, v in old.items()} if old is not None else None,
+            "new_value": {k: jsonable(v) for k, v in new.items()} if new is not None else None,
+        },
+    )
 
 
 def entries_for(scope_type: str, scope_id: str | int) -> list[AuditEntry]:
