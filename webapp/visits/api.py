@@ -188,19 +188,27 @@ def school_bundle_view(school_id: int) -> Response:
     return jsonify(data)
 
 
+#: Schemas hold no per-load state: one instance each serves every request (building one, and its nested
+#: schemas, cost more than loading a header).
+_VISIT_UPSERT = VisitUpsertSchema()
+_RESULT_BATCH = ResultBatchSchema()
+
+
 def visit_put_entry(visit_id: str, payload: Any) -> tuple[dict[str, Any], int]:
     """PUT /visits/<id> as one write (also a ``visit_put`` entry of a sync batch): body and status."""
     _check_uuid(visit_id)
-    data = load(VisitUpsertSchema(), payload)
-    visit, created = upsert_visit(current_user, visit_id, data)
+    data = load(_VISIT_UPSERT, payload)
+    # The user itself, not the request-local proxy: the operations read it many times.
+    visit, created = upsert_visit(current_user._get_current_object(), visit_id, data)
     return {"visit": visit_as_dict(visit), "receipt": receipt(visit)}, 201 if created else 200
 
 
 def results_post_entry(visit_id: str, payload: Any) -> tuple[dict[str, Any], int]:
     """POST /visits/<id>/results as one write (also a ``results_post`` entry of a sync batch)."""
-    data = load_result_batch_fast(payload) or load(ResultBatchSchema(), payload)
-    visit = visit_for_inspector(current_user, visit_id, lock=True)
-    decisions = apply_result_writes(current_user, visit, data["writes"])
+    data = load_result_batch_fast(payload) or load(_RESULT_BATCH, payload)
+    user = current_user._get_current_object()  # read once per write below: not through the proxy
+    visit = visit_for_inspector(user, visit_id, lock=True)
+    decisions = apply_result_writes(user, visit, data["writes"])
     return {"writes": decisions, "receipt": receipt(visit)}, 200
 
 

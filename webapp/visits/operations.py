@@ -231,13 +231,14 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
     )
     before = {item_id: {k: row[k] for k in _AUDITED} for item_id, row in current.items()}
     now = utcnow()
+    visit_id, user_id = visit.id, user.id  # read once: attribute access per write added up
     history: list[dict[str, Any]] = []
     changed: dict[str, dict[str, Any]] = {}
     decisions = []
     for write in writes:
         if write["id"] in known:
             old = known[write["id"]]
-            if old["visit_id"] != visit.id:
+            if old["visit_id"] != visit_id:
                 raise AppError(409, "write_id_reused", "记录编号已被其他督导使用。")
             decisions.append(_decision(write["id"], old["item_id"], old["decision"], current.get(old["item_id"])))
             continue
@@ -249,13 +250,13 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
         history.append(
             {
                 "id": write["id"],
-                "visit_id": visit.id,
+                "visit_id": visit_id,
                 "item_id": item["id"],
                 "value": write["value"],
                 "observation": write["observation"],
                 "edited_at": edited_at,
                 "device_id": write["device_id"],
-                "user_id": user.id,
+                "user_id": user_id,
                 "decision": decision,
                 "received_at": now,
             }
@@ -274,7 +275,7 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
             current[item["id"]] = changed[item["id"]] = result
         decisions.append(_decision(write["id"], item["id"], decision, result))
         # A repeated id inside one batch is answered as a replay of the first.
-        known[write["id"]] = {"visit_id": visit.id, "item_id": item["id"], "decision": decision}
+        known[write["id"]] = {"visit_id": visit_id, "item_id": item["id"], "decision": decision}
     if history:
         _write(visit.id, user.id, history, list(changed.values()), now)
     if changed:
