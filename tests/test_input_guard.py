@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import json
 import uuid
 
 import pytest
@@ -60,6 +61,22 @@ def _refused_everywhere(phone, visit_id, body, bad):
     nested_key = {**write, "observation": "", "value": {f"an{bad}swer": "no"}}
     response = phone.post(f"/api/v1/visits/{visit_id}/results", json={"writes": [nested_key]})
     assert _error(response, 422)["fields"]
+
+
+def test_unescaped_and_escaped_bodies_are_checked_alike(app, world):
+    """The phone sends Chinese unescaped (JSON.stringify), Python escapes it: a control character is refused
+    either way, raw or as any JSON escape, and an escaped backslash before ``u0000`` is plain text."""
+    phone = world.client(app, "inspector")
+    visit_id, body, _ = record_visit(phone, world.school, submit=False)
+    for bad in [*BAD, "\x0c"]:
+        for ensure_ascii in (True, False):
+            raw = json.dumps({**body, "summary": f"门卫{bad}"}, ensure_ascii=ensure_ascii)
+            if not ensure_ascii and bad == "\ud800":
+                continue  # a lone surrogate cannot be sent unescaped (UTF-8 has no encoding for it)
+            response = phone.put(f"/api/v1/visits/{visit_id}", data=raw, content_type="application/json")
+            assert _error(response, 422)["fields"] == {"summary": ["不能包含控制字符。"]}, (bad, ensure_ascii)
+    raw = json.dumps({**body, "summary": "路径 C:\\u0000\\b"}, ensure_ascii=False)
+    assert phone.put(f"/api/v1/visits/{visit_id}", data=raw, content_type="application/json").status_code == 200
 
 
 def test_tab_newline_and_carriage_return_stay_allowed(app, world):
