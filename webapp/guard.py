@@ -100,15 +100,23 @@ def _check_form(bad: dict[str, list[str]]) -> None:
             bad[FORBIDDEN.sub("?", key)] = [FIELD_MESSAGE]
 
 
-def _too_deep(value: Any, depth: int = 0) -> bool:
-    """Whether containers nest deeper than :data:`MAX_DEPTH` (where :func:`_walk` would refuse)."""
-    if depth > MAX_DEPTH:
-        return True
-    if isinstance(value, dict):
-        value = value.values()
-    elif not isinstance(value, list):
-        return False
-    return any(_too_deep(item, depth + 1) for item in value if isinstance(item, (dict, list)))
+def _too_deep(data: Any) -> bool:
+    """Whether :func:`_walk` would refuse the body for its depth (a value deeper than :data:`MAX_DEPTH`).
+
+    Level by level over the containers only: no function call per value.
+    """
+    level = [data] if isinstance(data, (dict, list)) else []
+    depth = 0
+    while level:
+        deeper: list[Any] = []
+        for container in level:
+            items = container.values() if isinstance(container, dict) else container
+            if items and depth >= MAX_DEPTH:
+                return True
+            deeper += [item for item in items if isinstance(item, (dict, list))]
+        level = deeper
+        depth += 1
+    return False
 
 
 def _check_json(bad: dict[str, list[str]]) -> None:
