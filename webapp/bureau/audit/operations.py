@@ -163,19 +163,34 @@ def record_now(
     """
     db.session.execute(
         insert(AuditEntry.__table__),
-        {
-            "at": utcnow(),
-            "user_id": user_id if user_id is not None else acting_user_id(),
-            "device": request_device(device),
-            "object_type": object_type,
-            "object_id": str(object_id),
-            "scope_type": scope[0],
-            "scope_id": str(scope[1]),
-            "action": action,
-            "old_value": {k: jsonable(v) for k, v in old.items()} if old is not None else None,
-            "new_value": {k: jsonable(v) for k, v in new.items()} if new is not None else None,
-        },
+        _row(object_type, object_id, scope, action, old, new, device=device, user_id=user_id),
     )
+
+
+def _row(
+    object_type: str,
+    object_id: str | int,
+    scope: tuple[str, str | int],
+    action: str,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    *,
+    device: str = "",
+    user_id: int | None = None,
+) -> dict[str, Any]:
+    """One entry's row (the columns :func:`record` sets)."""
+    return {
+        "at": utcnow(),
+        "user_id": user_id if user_id is not None else acting_user_id(),
+        "device": request_device(device),
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "scope_type": scope[0],
+        "scope_id": str(scope[1]),
+        "action": action,
+        "old_value": {k: jsonable(v) for k, v in old.items()} if old is not None else None,
+        "new_value": {k: jsonable(v) for k, v in new.items()} if new is not None else None,
+    }
 
 
 def entries_for(scope_type: str, scope_id: str | int) -> list[AuditEntry]:
@@ -212,18 +227,28 @@ def _values(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 def _visit_entry(session: Session, visit: Visit, is_new: bool) -> None:
     if is_new:
-        record("visit", visit.id, ("visit", visit.id), "create", None, _values(visit, VISIT_FIELDS), session=session)
+        _insert_now(session, "visit", visit.id, ("visit", visit.id), "create", None, _values(visit, VISIT_FIELDS))
         return
     old, new = _changes(visit, VISIT_FIELDS)
     if new or old:
-        record("visit", visit.id, ("visit", visit.id), "update", old, new, session=session)
+        _insert_now(session, "visit", visit.id, ("visit", visit.id), "update", old, new)
+
+
+def _insert_now(session: Session, *args: Any, **kwargs: Any) -> None:
+    """Write a flush's own entry at once with a plain INSERT (as :func:`record_now`): an ORM entry would cost
+    the flush a second mapper and a RETURNING for an id nobody reads. Entries someone else added to this flush
+    keep going first, as they always did (ids in the order things were recorded): then this one joins them."""
+    if any(isinstance(obj, AuditEntry) for obj in session.new):
+        record(*args, session=session, **kwargs)
+        return
+    session.connection().execute(insert(AuditEntry.__table__), _row(*args, **kwargs))
 
 
 def _photo_entry(session: Session, photo: Photo, is_new: bool) -> None:
     scope = ("visit", photo.visit_id)
     if is_new:
         values = {"sha256": photo.sha256, **_values(photo, ("item_id", "caption", "captured_at"))}
-        record("photo", photo.id, scope, "upload", None, values, device=photo.device_id, session=session)
+        _insert_now(session, "photo", photo.id, scope, "upload", None, values, device=photo.device_id)
         return
     old, new = _changes(photo, PHOTO_FIELDS)
     if not (new or old):
@@ -231,7 +256,7 @@ def _photo_entry(session: Session, photo: Photo, is_new: bool) -> None:
     action = "update"
     if "deleted_at" in new:
         action = "delete" if new["deleted_at"] is not None else "restore"
-    record("photo", photo.id, scope, action, old, new, device=photo.device_id, session=session)
+    _insert_now(session, "photo", photo.id, scope, action, old, new, device=photo.device_id)
 
 
 _WRITERS = {Visit: _visit_entry, Photo: _photo_entry}
