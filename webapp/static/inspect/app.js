@@ -117,8 +117,9 @@ async function whoIsSignedIn(asked) {
 let starting = true;
 
 async function start() {
-  // Asked before IndexedDB opens (the first draw waits for the answer); handled after the owner is read.
-  const asked = online() ? outbox.call("GET", "/api/v1/me") : null;
+  // Asked before IndexedDB opens (the first draw waits for the answer), by boot.js before the modules
+  // arrived when it could; handled after the owner is read.
+  const asked = online() ? outbox.call("GET", "/api/v1/me", { started: outbox.takeEarly("/api/v1/me") }) : null;
   updateNet();
   state.deviceId = await db.deviceId();
   listen();
