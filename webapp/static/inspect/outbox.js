@@ -165,7 +165,7 @@ function abortable(sent, signal) {
 }
 
 /**
- * A GET the shell page started before the modules loaded (boot.js), taken once: the
+ * A GET the shell page started before the modules loaded (visits/boot.js), taken once: the
  * response promise, or undefined when there is none (offline start, or already taken).
  */
 export function takeEarly(url) {
