@@ -2,7 +2,8 @@
 a same-origin referrer, and a Permissions-Policy that lets only the app itself use the camera and location.
 
 Scripts come only from the app's own static files (templates hold no inline <script>, on* handler or
-``javascript:`` URL; webapp/static/page.js does what the handlers did). Styles may be inline: the offline shell
+``javascript:`` URL; webapp/static/page.js does what the handlers did), except the offline shell's one boot
+script, which that page's own policy allows by its hash (visits/routes.py). Styles may be inline: the offline shell
 inlines its CSS for the first paint, and a few templates set widths in style attributes. Photos stored in an
 S3-compatible bucket are shown through presigned URLs, so the bucket's origin is allowed for images (and for the
 service worker's fetches).
@@ -34,14 +35,18 @@ def storage_origin(app: Flask) -> str:
     return app.extensions["dudao.storage_origin"]
 
 
-def content_security_policy(app: Flask) -> str:
-    """The policy, with the photo store's origin where one is configured."""
+def content_security_policy(app: Flask, script_hashes: tuple[str, ...] = ()) -> str:
+    """The policy, with the photo store's origin where one is configured.
+
+    ``script_hashes``: base64 sha256 digests of inline scripts this one page may run (the offline
+    shell's boot script); any other inline script stays blocked.
+    """
     photos = storage_origin(app)
     extra = f" {photos}" if photos else ""
     return "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self'",
+            "script-src 'self'" + "".join(f" 'sha256-{digest}'" for digest in script_hashes),
             "style-src 'self' 'unsafe-inline'",
             f"img-src 'self' data: blob:{extra}",
             f"connect-src 'self'{extra}",

@@ -7,6 +7,7 @@ name). Everything personal comes from IndexedDB and the sync API.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -18,12 +19,13 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from markupsafe import Markup
 
 from ..auth.policy import roles_required
+from ..headers import content_security_policy
 
 bp = Blueprint("visits", __name__, template_folder="templates")
 
 TEMPLATES = Path(__file__).with_name("templates")
 #: Templates that make up the shell; a change to any of them is a new version.
-SHELL_TEMPLATES = ("visits/shell.html", "visits/sw.js")
+SHELL_TEMPLATES = ("visits/shell.html", "visits/sw.js", "visits/boot.js")
 #: Style sheets inlined into the shell page (under the static folder): the first paint
 #: waits for no stylesheet request, and the page is cached whole anyway.
 SHELL_CSS = ("app.css", "inspect/inspect.css")
@@ -132,6 +134,17 @@ def _css_of(static_folder: str) -> Markup:
     return Markup("\n".join((Path(static_folder) / name).read_text(encoding="utf-8") for name in SHELL_CSS))
 
 
+@lru_cache(maxsize=1)
+def boot_script() -> tuple[Markup, str]:
+    """The shell's inline boot script (templates/visits/boot.js, our own file) and its CSP hash.
+
+    Inline rather than a file: it starts the session check with the page, and a file would be one
+    more request before the first draw.
+    """
+    text = (TEMPLATES / "visits" / "boot.js").read_text(encoding="utf-8")
+    return Markup(text), base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
 def shell_version() -> str:
     """A hash of the shell files' contents, computed once per process.
 
@@ -214,7 +227,10 @@ def shell_page() -> str:
     """The shell's HTML (the same for everyone)."""
     static = str(current_app.static_folder)
     preload = startup_modules(static)[1:]  # app.js itself is the page's module script
-    return render_template("visits/shell.html", version=shell_version(), css=_css_of(static), preload=preload)
+    boot, _ = boot_script()
+    return render_template(
+        "visits/shell.html", version=shell_version(), css=_css_of(static), preload=preload, boot=boot
+    )
 
 
 def manifest_body() -> str:
@@ -227,6 +243,10 @@ def manifest_body() -> str:
 def shell() -> Response:
     """The offline app shell (inspectors, 教研员 for their lesson log, 学校 for its 整改; identical for all)."""
     response = Response(shell_page())
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        script_hashes=(boot_script()[1],),
+    )
     # Browsers and the service worker revalidate it: the same for every user, so its
     # version is its ETag and an unchanged shell answers 304 without a body.
     response.headers["Cache-Control"] = "no-cache"

@@ -26,8 +26,6 @@ import { banner, clearBanner, errorText, h, online, reloadBanner, root, signedOu
 import * as visitsSync from "./visits-sync.js"; // visit headers, results and photos: registers their outbox senders
 import "./review.js"; // 督导室 review: returned visits on the home screen, comments and tasks on the fill page
 
-export { evaluate, numberProblem } from "./checks.js";
-
 /**
  * A role's own pages and outbox senders, by role: an inspector's phone neither downloads nor
  * precaches them. Once loaded, the service worker keeps the feature's modules for offline use
@@ -117,8 +115,9 @@ async function whoIsSignedIn(asked) {
 let starting = true;
 
 async function start() {
-  // Asked before IndexedDB opens (the first draw waits for the answer); handled after the owner is read.
-  const asked = online() ? outbox.call("GET", "/api/v1/me") : null;
+  // Asked before IndexedDB opens (the first draw waits for the answer), by the shell's boot script before the modules
+  // arrived when it could; handled after the owner is read.
+  const asked = online() ? outbox.call("GET", "/api/v1/me", { started: outbox.takeEarly("/api/v1/me") }) : null;
   updateNet();
   state.deviceId = await db.deviceId();
   listen();

@@ -4,15 +4,17 @@
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
 import * as visitsSync from "./visits-sync.js";
-import { downloadSchool, downloadVisit, mergeServerList } from "./downloads.js";
 import { LOCKED } from "./review-state.js";
 import { renderHomeSections } from "./router.js";
 import { beginRender, state } from "./state.js";
 import { drawStatuses, kick, statusCard, syncNowButton } from "./status.js";
 import { afterPaint, bar, clearBanner, h, nowIso, online, root, setChrome, signedOut, STATE_LABELS, toast, VISIT_TYPES } from "./ui.js";
-import { headerBody } from "./visit.js";
 
 const { S } = db;
+
+// Not needed for the first draw, so not on the start-up chain (one request fewer each, with
+// checks.js behind them): loaded when the server's list arrives or a button is pressed.
+const downloads = () => import("./downloads.js");
 
 /** Start an unplanned visit at a downloaded school (works offline) and open it. */
 export async function startVisit(schoolId) {
@@ -38,6 +40,7 @@ export async function startVisit(schoolId) {
     downloaded: true,
     created_locally: true,
   };
+  const { headerBody } = await import("./visit.js");
   await visitsSync.saveVisitHeader(visit, headerBody(visit, "in_progress"));
   kick();
   location.hash = `#/visit/${visit.id}`;
@@ -54,7 +57,7 @@ export async function showList() {
     const outcome = await outbox.call("GET", "/api/v1/visits");
     if (outcome.type === "ok") {
       clearBanner("auth");
-      await mergeServerList(outcome.body);
+      await (await downloads()).mergeServerList(outcome.body);
       if (!stale()) await drawList(stale);
     } else if (outcome.type === "auth") {
       signedOut(outcome.reason);
@@ -145,7 +148,7 @@ function visitCard(visit) {
             onclick: async (event) => {
               event.target.disabled = true;
               event.target.textContent = "下载中…";
-              const ok = await downloadVisit(visit.id);
+              const ok = await (await downloads()).downloadVisit(visit.id);
               if (ok) toast("已下载，没有网络也可以填写。", "ok");
               showList();
             },
@@ -183,7 +186,7 @@ function schoolCard(school) {
       onclick: async (event) => {
         event.target.disabled = true;
         event.target.textContent = "下载中…";
-        if (await downloadSchool(school.id)) toast("已下载学校，可离线新建督导。", "ok");
+        if (await (await downloads()).downloadSchool(school.id)) toast("已下载学校，可离线新建督导。", "ok");
         showList();
       },
     },

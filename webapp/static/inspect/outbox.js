@@ -156,6 +156,25 @@ async function noteContact() {
   emit("contact", { at });
 }
 
+/** `sent` (a fetch already under way), or a rejection once `signal` aborts (the call's timeout). */
+function abortable(sent, signal) {
+  return Promise.race([
+    sent,
+    new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error("timeout")), { once: true })),
+  ]);
+}
+
+/**
+ * A GET the shell page started before the modules loaded (visits/boot.js), taken once: the
+ * response promise, or undefined when there is none (offline start, or already taken).
+ */
+export function takeEarly(url) {
+  const early = globalThis.dudaoEarly;
+  const sent = early && early[url];
+  if (sent) delete early[url];
+  return sent;
+}
+
 /**
  * One API request, answered as an outcome instead of an exception:
  * {type: "ok", status, body} | {type: "network", message}
@@ -164,7 +183,8 @@ async function noteContact() {
  * `busy`: the server as a whole cannot answer now (502/503/504/408/429, a proxy's page), not this entry's fault.
  * @param {string} method
  * @param {string} url
- * @param {{json?: any, form?: FormData, body?: BodyInit, headers?: object, timeoutMs?: number}} [options]
+ * @param {{json?: any, form?: FormData, body?: BodyInit, headers?: object, timeoutMs?: number, started?: Promise<Response>}} [options]
+ *   `started`: the same request, already sent (takeEarly); read instead of sending another.
  */
 export async function call(method, url, options = {}) {
   const headers = { Accept: "application/json", ...(options.headers || {}) };
@@ -181,14 +201,9 @@ export async function call(method, url, options = {}) {
   let response;
   let data = null;
   try {
-    response = await fetch(url, {
-      method,
-      headers,
-      body,
-      credentials: "same-origin",
-      cache: "no-store",
-      signal: controller.signal,
-    });
+    response = await (options.started
+      ? abortable(options.started, controller.signal)
+      : fetch(url, { method, headers, body, credentials: "same-origin", cache: "no-store", signal: controller.signal }));
     const type = response.headers.get("Content-Type") || "";
     if (type.includes("json")) data = await response.json();
   } catch {

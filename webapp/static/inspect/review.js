@@ -4,7 +4,6 @@
 // `review` and `rectifications` on the visit and school records); nothing here writes.
 
 import * as db from "./db.js";
-import { downloadVisit } from "./downloads.js";
 import { registerHomeSection, route } from "./router.js";
 import { h, online, root } from "./ui.js";
 
@@ -28,6 +27,7 @@ async function fetchComments(visits) {
   if (!missing.length || !online()) return;
   for (const visit of missing) {
     fetched.add(visit.id);
+    const { downloadVisit } = await import("./downloads.js"); // not on the start-up chain
     await downloadVisit(visit.id);
   }
   if ((location.hash || "#/") === "#/") route();

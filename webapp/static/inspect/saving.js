@@ -5,7 +5,6 @@ import * as visitsSync from "./visits-sync.js";
 import { config, state } from "./state.js";
 import { kick } from "./status.js";
 import { errorText, toast } from "./ui.js";
-import { ensureStarted, updateProgress } from "./visit.js";
 
 /** The unsaved edit of an item on the visit on screen (made from its stored result). */
 export function draft(itemId) {
@@ -56,6 +55,8 @@ function persist(visitState, itemId) {
     .then(async () => {
       const d = visitState.drafts.get(itemId);
       if (!d) return;
+      // visit.js: already loaded whenever a visit is on screen; not on the start-up chain.
+      const { ensureStarted, updateProgress } = await import("./visit.js");
       await ensureStarted(visitState);
       const record = await visitsSync.recordResult({
         visit_id: visitState.visit.id,
