@@ -131,18 +131,7 @@ def record(
     session: Session | None = None,
 ) -> AuditEntry:
     """Add one entry to the session (the caller's flush writes it with the change it describes)."""
-    entry = AuditEntry(
-        at=utcnow(),
-        user_id=user_id if user_id is not None else acting_user_id(),
-        device=request_device(device),
-        object_type=object_type,
-        object_id=str(object_id),
-        scope_type=scope[0],
-        scope_id=str(scope[1]),
-        action=action,
-        old_value={k: jsonable(v) for k, v in old.items()} if old is not None else None,
-        new_value={k: jsonable(v) for k, v in new.items()} if new is not None else None,
-    )
+    entry = AuditEntry(**_row(object_type, object_id, scope, action, old, new, device=device, user_id=user_id))
     (session or db.session).add(entry)
     return entry
 
