@@ -141,6 +141,15 @@ function progressForm(task, onSaved) {
   const files = h("input", { id: "progress-photos", type: "file", accept: "image/*", multiple: true });
   const closure = h("input", { id: "request-closure", type: "checkbox" });
   const save = h("button", { class: "button primary wide", type: "button", id: "save-progress" }, "保存（无网络时先存手机）");
+  // What is typed and picked is kept as it changes, so a redraw at any moment (two draws racing, a late
+  // bundle) puts it back, not only one that finds this form still on the screen.
+  const keep = () => {
+    draft = { taskId: String(task.id), note: note.value, files: files.files, closure: closure.checked };
+  };
+  for (const input of [note, files, closure]) {
+    input.addEventListener("input", keep);
+    input.addEventListener("change", keep);
+  }
   save.addEventListener("click", async () => {
     const chosen = [...(files.files || [])].slice(0, 6);
     if (!note.value.trim() && !chosen.length) {
@@ -152,6 +161,7 @@ function progressForm(task, onSaved) {
       const photos = [];
       for (const file of chosen) photos.push(await preparePhoto(file));
       await queueProgress(task.id, note.value.trim(), closure.checked, photos);
+      draft = null;
       // Saved: the next draw starts from an empty form. A redraw while the photos were being
       // prepared copied what was typed into a new form: empty that one too, or it could be saved twice.
       for (const form of new Set([save.closest("#progress-form"), root.querySelector("#progress-form")])) {
@@ -226,9 +236,11 @@ async function drawTask(stale, taskId) {
 }
 
 // A redraw (the bundle arrived, a sync finished) must not lose what is being typed or picked.
+let draft = null; // the progress being typed: {taskId, note, files, closure}
+
 function typedProgress() {
   const note = root.querySelector("#progress-note");
-  if (!note) return null;
+  if (draft || !note) return draft;
   return { taskId: root.querySelector("#progress-form").dataset.taskId, note: note.value, files: root.querySelector("#progress-photos").files, closure: root.querySelector("#request-closure").checked };
 }
 
