@@ -1,9 +1,10 @@
 """Serving benchmarks: the app under gunicorn (``gunicorn.conf.py``) on PostgreSQL, driven over real HTTP.
 
 - ``ingest_pg_16_clients``: visit-syncs per second from 16 concurrent clients. A visit-sync is a visit
-  header, 60 item writes and the submit, sent as the phone's outbox sends them: header and writes in one
-  ``POST /api/v1/sync``, the submit in a second once they were accepted (a server without the batch
-  endpoint gets the three single-entry requests, so the same script measures a server from before it).
+  header, 60 item writes and the submit, sent as the phone's outbox sends a visit recorded offline: all
+  three in one ``POST /api/v1/sync`` (the server holds the submit back if a write before it is refused); a
+  server without the batch endpoint gets the three single-entry requests, so the same script measures a
+  server from before it.
 - ``cpu_per_visit_sync``: CPU of the gunicorn processes and of the PostgreSQL backends serving them
   (user + system from /proc), per visit-sync, over the same run. The clients' own CPU is printed apart.
 - ``photo_put_server``: median time of one upload of a 400 KB phone photo (no metadata), one client.
@@ -161,10 +162,10 @@ def _writes(items: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
 class VisitSyncer:
     """Sends visit-syncs the way the phone's outbox does after a visit recorded offline.
 
-    A visit-sync is the visit header, 60 item writes and the submit. The outbox sends the header and the
-    writes in one ``POST /api/v1/sync`` and the submit in a second one once the writes it declares were
-    accepted (outbox.js keeps a header behind other entries of its visit). A server without the batch
-    endpoint gets the single-entry requests instead (so the script also measures a server from before it).
+    A visit-sync is the visit header, 60 item writes and the submit. The outbox sends all three in one
+    ``POST /api/v1/sync`` (the server answers 424 for a submit after a refused write of its visit, and the
+    phone keeps it). A server without the batch endpoint gets the single-entry requests instead (so the
+    script also measures a server from before it).
     The bodies are made once and only their ids change per visit-sync, so the clients (which share the
     server's cores) cost little.
     """
@@ -195,15 +196,12 @@ class VisitSyncer:
             ("PUT", f"/api/v1/visits/{self.VISIT}", json.dumps(submit)),
         ]
         if self.batched:
-            first = [
+            entries = [
                 {"id": "1", "kind": "visit_put", "target": self.VISIT, "body": header},
                 {"id": "2", "kind": "results_post", "target": self.VISIT, "body": {"writes": writes}},
+                {"id": "3", "kind": "visit_put", "target": self.VISIT, "body": submit},
             ]
-            second = [{"id": "3", "kind": "visit_put", "target": self.VISIT, "body": submit}]
-            self.bodies = [
-                ("POST", "/api/v1/sync", json.dumps({"entries": first})),
-                ("POST", "/api/v1/sync", json.dumps({"entries": second})),
-            ]
+            self.bodies = [("POST", "/api/v1/sync", json.dumps({"entries": entries}))]
 
     def requests_for(self) -> list[tuple[str, str, bytes]]:
         """One visit-sync's requests (method, path, body) with fresh ids."""

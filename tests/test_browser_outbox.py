@@ -418,3 +418,77 @@ def test_storage_not_persistent_offers_to_ask_again(browser, serve, world):  # n
     page.locator(".status-card .storage.ok-text").wait_for()
     assert page.locator(".status-card .storage").inner_text() == "离线数据已设为持久保存。"
     phone.close()
+
+
+@pytest.mark.both_databases
+def test_a_visit_recorded_offline_goes_in_one_request_and_a_refused_write_holds_its_submit(
+    browser,
+    serve,  # noqa: F811
+    world,  # noqa: F811
+):
+    server = serve()
+    items, school_id = world["items"], world["school"].id
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    school = page.locator(f'li.school[data-school-id="{school_id}"]')
+    school.locator("button.download-school").click()
+    school.locator("button.start-visit").wait_for()
+    phone.set_offline(True)
+    yes_no = [i for i in items if i["check"]["type"] == "yes_no"]
+
+    # Visit A: started, answered and submitted offline.
+    whole = start_unplanned_visit(page, school_id)
+    for item in yes_no[:3]:
+        item_card(page, item).locator("button[data-answer=yes]").click()
+    page.evaluate("window.dudao.flush()")
+    submit_open_visit(page, "整体发送")
+    # Visit B: the same, with a write the server refuses (a negative count) before its submit.
+    held = start_unplanned_visit(page, school_id)
+    item_card(page, yes_no[0]).locator("button[data-answer=no]").click()
+    page.evaluate("window.dudao.flush()")
+    page.evaluate(
+        """async ([visitId, itemId]) => {
+            const writeId = crypto.randomUUID();
+            const write = {id: writeId, item_id: itemId, value: {number: -5}, observation: "",
+                           edited_at: new Date().toISOString(), device_id: "test"};
+            await window.dudao.outbox.enqueueRaw([{kind: "result", id: writeId, visit_id: visitId, write}]);
+        }""",
+        [held, first(items, "numeric")["id"]],
+    )
+    submit_open_visit(page, "暂缓提交")
+    assert server.count("POST", "/api/v1/sync") == 0
+    batches: list[list[tuple[str, str, str]]] = []
+
+    def seen(request: Any) -> None:
+        if request.method == "POST" and request.url.endswith("/api/v1/sync"):
+            entries = json.loads(request.post_data or "{}")["entries"]
+            batches.append([(e["target"], e["kind"], e["body"].get("state", "")) for e in entries])
+
+    page.on("request", seen)
+    phone.set_offline(False)
+    page.evaluate("location.hash = '#/'")
+    wait_synced(page, whole)
+    until(
+        page,
+        """async (id) => {
+            const left = await window.dudao.outbox.entries(id);
+            return left.some((e) => e.status === "failed");
+        }""",
+        held,
+    )
+    # A went whole in the first request: start, answers and submit together.
+    assert [(kind, state) for target, kind, state in batches[0] if target == whole] == [
+        ("visit_put", "in_progress"),
+        ("results_post", ""),
+        ("visit_put", "submitted"),
+    ]
+    # B's good answer shared a results entry with the refused one: that entry alone went again.
+    assert len(batches) == 2 and [kind for _, kind, _ in batches[1]] == ["results_post"]
+    assert server.count("PUT", "/api/v1/visits/") == 0 and server.count("POST", "/results") == 0
+    assert rows(Visit, id=whole, state="submitted") == 1 and rows(ItemResult, visit_id=whole) == 3
+    # B's submit was held, not refused: kept on the phone behind the refused write, the visit not locked.
+    assert rows(Visit, id=held, state="in_progress") == 1 and rows(ItemResult, visit_id=held) == 1
+    left = page.evaluate(f"window.dudao.outbox.entries('{held}')")
+    assert [(e["kind"], e["status"]) for e in left] == [("result", "failed"), ("visit", "pending")]
+    assert "数值不能为负数" in page.locator(f'.sync-line[data-visit-id="{held}"] .failures').inner_text()
+    assert not errors, errors
+    phone.close()

@@ -281,3 +281,104 @@ def test_a_refused_first_entry_undoes_only_itself(phone, inspector_world, checkl
     alone = phone.post("/api/v1/sync", json={"entries": entries[:1]})
     assert alone.status_code == 200 and alone.get_json()["entries"][0]["status"] == 409
     assert _count(ResultWrite) == 0
+
+
+def _submit(world, version, result_count):
+    return {
+        **_header(world, version),
+        "state": "submitted",
+        "submitted_at": at(9),
+        "declared": {"result_count": result_count, "photo_hashes": []},
+    }
+
+
+def test_a_submit_after_a_refused_write_of_its_visit_is_held(phone, inspector_world, checklist):
+    """The phone sends a visit recorded offline whole (header, writes, submit): if a write is refused, the
+    submit must not lock the visit without it; it is answered 424 and the phone keeps it."""
+    version, items = checklist
+    yes_no = [i for i in items if i["check"]["type"] == "yes_no"]
+    visit_id, other = str(uuid.uuid4()), str(uuid.uuid4())
+    entries = [
+        _entry("visit_put", visit_id, _header(inspector_world, version)),
+        _entry("results_post", visit_id, {"writes": [_write(yes_no[0], "yes", 1)]}),
+        _entry("results_post", visit_id, {"writes": [{**_write(yes_no[1], "no", 2), "value": {"answer": "maybe"}}]}),
+        _entry("visit_put", visit_id, _submit(inspector_world, version, 2)),
+        # Another visit in the same batch is not held by it.
+        _entry("visit_put", other, _header(inspector_world, version)),
+        _entry("visit_put", other, _submit(inspector_world, version, 0)),
+    ]
+    answer = phone.post("/api/v1/sync", json={"entries": entries}).get_json()
+    assert [e["status"] for e in answer["entries"]] == [201, 200, 422, 424, 201, 200]
+    assert answer["entries"][3]["body"]["error"]["code"] == "held_for_earlier_entry"
+    assert answer["receipts"][visit_id]["state"] == "in_progress" and answer["receipts"][visit_id]["result_count"] == 1
+    db.session.expire_all()
+    assert db.session.get(Visit, visit_id).state == "in_progress"
+    assert db.session.get(Visit, other).state == "submitted"
+    # Once the write is mended, the held submit goes and completes the visit.
+    mended = [
+        _entry("results_post", visit_id, {"writes": [_write(yes_no[1], "no", 3)]}),
+        _entry("visit_put", visit_id, _submit(inspector_world, version, 2)),
+    ]
+    again = phone.post("/api/v1/sync", json={"entries": mended}).get_json()
+    assert [e["status"] for e in again["entries"]] == [200, 200]
+    receipt = again["receipts"][visit_id]
+    assert receipt["state"] == "submitted" and receipt["is_fully_received"] and receipt["result_count"] == 2
+
+
+def _statements(app):
+    """The SQL statements the app runs while the block runs (a list filled in place)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    engine = db.engine
+
+    def log(conn, cursor, statement, params, context, executemany):  # noqa: ANN001, ARG001
+        seen.append(statement.split(None, 1)[0].upper() + " " + statement)
+
+    event.listen(engine, "before_cursor_execute", log)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", log)
+
+
+def test_an_accepted_batch_runs_without_savepoints_and_audits_in_one_statement(app, phone, inspector_world, checklist):
+    version, items = checklist
+    yes_no = [i for i in items if i["check"]["type"] == "yes_no"]
+    visit_id = str(uuid.uuid4())
+    entries = [
+        _entry("visit_put", visit_id, _header(inspector_world, version)),
+        _entry("results_post", visit_id, {"writes": [_write(yes_no[0], "no", 1), _write(yes_no[1], "yes", 2)]}),
+        _entry("visit_put", visit_id, _submit(inspector_world, version, 2)),
+    ]
+    seen, stop = _statements(app)
+    try:
+        answer = phone.post("/api/v1/sync", json={"entries": entries}).get_json()
+    finally:
+        stop()
+    assert [e["status"] for e in answer["entries"]] == [201, 200, 200]
+    assert not [s for s in seen if s.startswith("SAVEPOINT")]
+    assert len([s for s in seen if "INSERT INTO audit_log" in s]) == 1
+    # Every change is still recorded, in the order made.
+    rows = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(r.object_type, r.action) for r in rows] == [
+        ("visit", "create"),
+        ("item_result", "sync"),
+        ("visit", "update"),
+        ("sync_batch", "batch"),
+    ]
+    assert rows[2].new_value["state"] == "submitted" and rows[1].new_value["applied"] == 2
+
+
+def test_a_refused_entry_leaves_one_audit_entry_per_change_kept(phone, inspector_world, checklist):
+    """The run that met the refusal is rolled back whole: its held-back audit entries are not written twice."""
+    version, items = checklist
+    yes_no = [i for i in items if i["check"]["type"] == "yes_no"]
+    visit_id = str(uuid.uuid4())
+    entries = [
+        _entry("visit_put", visit_id, _header(inspector_world, version)),
+        _entry("results_post", visit_id, {"writes": [_write(yes_no[0], "no", 1)]}),
+        _entry("results_post", str(uuid.uuid4()), {"writes": [_write(yes_no[0], "no", 1)]}),
+    ]
+    answer = phone.post("/api/v1/sync", json={"entries": entries}).get_json()
+    assert [e["status"] for e in answer["entries"]] == [201, 200, 404]
+    rows = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(r.object_type, r.action) for r in rows] == [("visit", "create"), ("item_result", "sync"), ("sync_batch", "batch")]
+    assert rows[2].new_value["rejected"] == 1

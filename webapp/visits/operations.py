@@ -42,10 +42,15 @@ def iso(value: datetime | None) -> str | None:
 
 
 def _school_for_inspector(user: User, school_id: int) -> School:
-    # One query when the school is the inspector's (every sync); which error it is costs a second one.
+    # One query when the school is the inspector's (every sync), none for a second header of the transaction
+    # (a visit's start and submit in one batch); which error it is costs a second one.
     if 0 < school_id < 2**31 and user.role == "inspector":
-        school = visible_school(user, school_id)
+        seen = _visible_cache()
+        school = seen.get((user.id, school_id))
+        if school is None:
+            school = visible_school(user, school_id)
         if school is not None:
+            seen[(user.id, school_id)] = school
             return school
     if not 0 < school_id < 2**31 or db.session.get(School, school_id) is None:
         raise AppError(404, "school_not_found", "学校不存在。", {"school_id": ["学校不存在。"]})
@@ -431,6 +436,14 @@ def stamp_visit_day(visit: Visit) -> None:
 
 _TALLY = "dudao.visit_tally"
 _LOCKED = "dudao.locked_visits"
+_VISIBLE = "dudao.visible_schools"
+#: What a transaction keeps of what it read (forgotten with any rollback and at its end).
+_TRANSACTION_CACHES = (_TALLY, _LOCKED, _VISIBLE)
+
+
+def _visible_cache() -> dict[tuple[int, int], School]:
+    """Schools this transaction found the inspector may visit, by (user id, school id)."""
+    return db.session.info.setdefault(_VISIBLE, {})
 
 
 def _tally_cache() -> dict[str, dict[str, Any]]:
@@ -473,16 +486,16 @@ def forget_tally(visit_id: str) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session: Session, _previous: Any) -> None:
     # A rolled-back entry (or savepoint) may have changed the counts it undid, and released its locks.
-    session.info.pop(_TALLY, None)
-    session.info.pop(_LOCKED, None)
+    for key in _TRANSACTION_CACHES:
+        session.info.pop(key, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_on_end(session: Session, transaction: Any) -> None:
     # Other requests may write once the database transaction has ended (savepoints keep the counts).
     if transaction.parent is None:
-        session.info.pop(_TALLY, None)
-        session.info.pop(_LOCKED, None)
+        for key in _TRANSACTION_CACHES:
+            session.info.pop(key, None)
 
 
 def refresh_completeness(visit: Visit) -> None:

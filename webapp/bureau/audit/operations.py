@@ -150,10 +150,36 @@ def record_now(
     """Write one entry at once with a plain INSERT: the same row as :func:`record`, for set-based writes that
     have no ORM objects to flush with it (an ORM insert would cost a flush and a RETURNING for an id nobody reads).
     """
-    db.session.execute(
-        insert(AuditEntry.__table__),
-        _row(object_type, object_id, scope, action, old, new, device=device, user_id=user_id),
-    )
+    row = _row(object_type, object_id, scope, action, old, new, device=device, user_id=user_id)
+    pending = db.session.info.get(_BATCHED)
+    if pending is not None:
+        pending.append(row)
+        return
+    db.session.execute(insert(AuditEntry.__table__), row)
+
+
+#: Session key of the rows :func:`batched_entries` holds back.
+_BATCHED = "dudao.audit_batched"
+
+
+@contextmanager
+def batched_entries() -> Iterator[None]:
+    """Hold back the entries written in the block and write them in one INSERT at its end.
+
+    For the sync batch, whose entries each record a few changes: one statement instead of one per change.
+    The session is flushed first, so changes still pending record theirs too, in the order recorded. If the
+    block raises, what it held back is dropped (the caller rolls its changes back too).
+    """
+    session = db.session()
+    pending: list[dict[str, Any]] = []
+    session.info[_BATCHED] = pending
+    try:
+        yield
+        session.flush()
+    finally:
+        session.info.pop(_BATCHED, None)
+    if pending:
+        session.execute(insert(AuditEntry.__table__).values(pending))
 
 
 def _row(
@@ -227,6 +253,10 @@ def _insert_now(session: Session, *args: Any, **kwargs: Any) -> None:
     """Write a flush's own entry at once with a plain INSERT (as :func:`record_now`): an ORM entry would cost
     the flush a second mapper and a RETURNING for an id nobody reads. Entries someone else added to this flush
     keep going first, as they always did (ids in the order things were recorded): then this one joins them."""
+    pending = session.info.get(_BATCHED)
+    if pending is not None:
+        pending.append(_row(*args, **kwargs))
+        return
     if any(isinstance(obj, AuditEntry) for obj in session.new):
         record(*args, session=session, **kwargs)
         return

@@ -596,28 +596,27 @@ async function sendInLanes(ready, context) {
 
 /**
  * The JSON entries that go together in one POST /api/v1/sync, in order. An entry that
- * depends on one staying behind (a photo, which goes on its own) stays behind too, and
- * so does a header whose record already has entries in the batch: a submit goes only
- * once the writes it declares were accepted.
+ * depends on one staying behind (a photo, which goes on its own) stays behind too. A
+ * header may follow its record's writes in the same batch (a visit recorded offline goes
+ * whole: start, answers, submit): the server applies entries in order and answers a
+ * header after a refused entry of its record 424 without applying it, and sendBatch keeps
+ * that header (not parked) behind the refused one, so a submit never goes without the
+ * writes it declares.
  */
 function syncGroups(ready) {
   const later = new Blocked();
-  const inBatch = new Set();
   const groups = [];
   let count = 0;
   let start = 0;
   while (start < ready.length && count < settings.syncMaxEntries) {
     const entry = ready[start];
-    const sender = senderOf(entry);
-    const barrier = itemOf(entry) === null && inBatch.has(entry.visit_id);
-    if (!sender.sync || later.has(entry) || barrier) {
+    if (!senderOf(entry).sync || later.has(entry)) {
       later.add(entry);
       start += 1;
       continue;
     }
     const group = groupAt(ready, start).filter((e) => !later.has(e));
     groups.push(group);
-    inBatch.add(entry.visit_id);
     count += 1;
     start += group.length;
   }
