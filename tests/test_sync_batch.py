@@ -380,5 +380,9 @@ def test_a_refused_entry_leaves_one_audit_entry_per_change_kept(phone, inspector
     answer = phone.post("/api/v1/sync", json={"entries": entries}).get_json()
     assert [e["status"] for e in answer["entries"]] == [201, 200, 404]
     rows = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
-    assert [(r.object_type, r.action) for r in rows] == [("visit", "create"), ("item_result", "sync"), ("sync_batch", "batch")]
+    assert [(r.object_type, r.action) for r in rows] == [
+        ("visit", "create"),
+        ("item_result", "sync"),
+        ("sync_batch", "batch"),
+    ]
     assert rows[2].new_value["rejected"] == 1
