@@ -11,11 +11,29 @@ It prints figures and asserts nothing.
 
 Measured (2026-11-30): on this scene no encoding reaches ``photo_ratio`` ≥ 15 at SSIM ≥ 0.95. Chromium's
 WebP holds 0.95 from quality 0.85 (10.8×; 0.84 gives 0.949 at 11.5×), its JPEG from 0.90 (7.6×); even
-libwebp on the exact Lanczos reference needs quality 80 (12.2×, 0.958; 75 gives 15.6× at 0.937). A
-better resize does not help (Chromium's own downscale alone scores 0.983; halving steps score lower).
+libwebp on the exact Lanczos reference needs quality 80 (12.2×, 0.958; 75 gives 15.6× at 0.937).
+Chromium's own downscale alone scores 0.983 (halving steps score lower; a Lanczos one helps, below).
 The original is camera-sized (4.6 MB), so the ratio is not low for a small original: the scene's
 1/f texture covers most of the frame at every scale, with no lens softness or smooth areas, so its
 1600-px copy is as costly per pixel as the original. Real phone photos usually have more of both.
+
+Follow-up (2026-11-30, branch photo-ratio; ratio / SSIM on this scene):
+- Chromium 156 encodes no AVIF (toBlob and convertToBlob answer PNG); WebCodecs' AV1 encoder stops at
+  9.7× (its quantizer is capped). Next-generation codecs reach 15× only on the exact Lanczos
+  reference and only just: libaom AVIF quality 60 tune=ssim 15.2× / 0.952, libjxl quality 82 effort 7
+  15.3× / 0.952; after Chromium's resize AVIF gives 12.9× at 0.9497. Their WASM encoders
+  (@jsquash/avif 1.1 MB gzip, 4–10 s per 1600×1200 photo in desktop Chromium; @jsquash/jxl 0.5 MB
+  gzip, 4 s in Node) do not fit a phone. WebP stops near 13.5× at 0.95 (libwebp method 6 quality 80:
+  13.3× / 0.953; Chromium's WebP matches libwebp's default method 4 within 0.2 %); MozJPEG is below
+  WebP (10.4× at 0.944).
+- The resize matters: Chromium's smoothing (drawImage or createImageBitmap, "high" = "medium") scores
+  0.983 alone, "low" 0.957; a Lanczos-3 resize in JavaScript scores 0.9997 and lets Chromium's WebP
+  0.79 give 13.1× / 0.952 (the same as libwebp on the reference), against 10.8× today.
+- Real photographs (Debian's wallpapers: a Sony RX100 IV photo and four Olympus E-M1 ones, cropped
+  to 4:3, resized to 4000×3000, JPEG 92) come out at 6.3–8.7× with photos.js (SSIM 0.956–0.980; one
+  smooth sky scene 21×): a detailed real photo costs as many bytes at 1600 px as this scene or more.
+  (The E-M1 files are 2560 px wide, so their 4000-px originals are smaller than a camera's: their
+  ratios are on the low side; the RX100 one is near native size and gives 7.5× at 0.956.)
 
 """
 
