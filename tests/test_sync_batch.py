@@ -333,7 +333,7 @@ def _statements(app):
     engine = db.engine
 
     def log(conn, cursor, statement, params, context, executemany):  # noqa: ANN001, ARG001
-        seen.append(statement.split(None, 1)[0].upper() + " " + statement)
+        seen.append(" ".join(statement.split()))
 
     event.listen(engine, "before_cursor_execute", log)
     return seen, lambda: event.remove(engine, "before_cursor_execute", log)
