@@ -466,11 +466,19 @@ def _audit_results(
         "count": len(history),
         "applied": applied,
         "superseded": len(history) - applied,
-        "items": {item_id: {k: audit.jsonable(row[k]) for k in _AUDITED} for item_id, row in changed.items()},
+        "items": {item_id: _audited_json(row, audit.jsonable) for item_id, row in changed.items()},
     }
-    old_json = {item_id: {k: audit.jsonable(v) for k, v in values.items()} for item_id, values in old.items()}
+    old_json = {item_id: _audited_json(values, audit.jsonable) for item_id, values in old.items()}
     device = history[-1]["device_id"]
     audit.record_now("item_result", visit.id, ("visit", visit.id), "sync", old_json or None, new, device=device)
+
+
+def _audited_json(row: dict[str, Any], jsonable: Any) -> dict[str, Any]:
+    """What the audit log keeps of a result (``_AUDITED``) as JSON: of those only ``edited_at`` is a time
+    (converted alone: converting every value cost a tenth of a millisecond per 60 items)."""
+    kept = {name: row[name] for name in _AUDITED}
+    kept["edited_at"] = jsonable(kept["edited_at"])
+    return kept
 
 
 def _decision(write_id: str, item_id: str, decision: str, result: dict[str, Any] | None) -> dict[str, Any]:
