@@ -1,9 +1,10 @@
 """``POST /api/v1/sync``: many writes of the phone's outbox in one request and one transaction.
 
 Each entry is exactly one single-entry write endpoint (same body, same
-validation, same exactly-once and last-write-wins rules), applied in order in
-its own savepoint: a rejected entry answers its own status and undoes only
-itself. A failure of the request itself (database gone, a lost race retried
+validation, same exactly-once and last-write-wins rules), applied in order: a
+rejected entry answers its own status and undoes only itself, and a visit
+header after a rejected entry of its visit is held (424), so a submit never
+locks a visit without the answers it declares. A failure of the request itself (database gone, a lost race retried
 once) answers 5xx and writes nothing, so the phone retries the whole batch.
 """
 
@@ -64,7 +65,9 @@ class BatchSchema(Schema):
 
 
 class EntryAnswerSchema(Schema):
-    """One entry's answer: the status and body the single write would have given."""
+    """One entry's answer: the status and body the single write would have given, or 424
+    ``held_for_earlier_entry`` for a visit header after a refused entry of the same visit (not applied: the
+    phone keeps it until what it declares was accepted)."""
 
     id = fields.String(required=True)
     status = fields.Integer(required=True)
