@@ -4,8 +4,9 @@ Each entry is exactly one single-entry write endpoint (same body, same
 validation, same exactly-once and last-write-wins rules), applied in order: a
 rejected entry answers its own status and undoes only itself, and a visit
 header after a rejected entry of its visit is held (424), so a submit never
-locks a visit without the answers it declares. A failure of the request itself (database gone, a lost race retried
-once) answers 5xx and writes nothing, so the phone retries the whole batch.
+locks a visit without the answers it declares. A failure of the request
+itself (database gone, a lost race retried once) answers 5xx and writes
+nothing, so the phone retries the whole batch.
 """
 
 from __future__ import annotations
