@@ -66,10 +66,15 @@ def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve,
     page.fill("#progress-note", "已在门卫室安装一键报警装置")
     page.set_input_files("#progress-photos", small_photo(tmp_path, "alarm.jpg", (40, 120, 200)))
     page.check("#request-closure")
-    # The page is drawn again (as when the bundle arrives late): what is typed and picked stays.
+    # The page is drawn again (as when the bundle arrives late) while the person types: what is typed and
+    # picked stays, and so does the caret.
+    page.focus("#progress-note")
+    page.evaluate("document.querySelector('#progress-note').setSelectionRange(3, 3)")
+    page.evaluate("document.querySelector('#findings').dataset.old = 'yes'")
     page.evaluate("window.dispatchEvent(new HashChangeEvent('hashchange'))")
-    page.wait_for_selector("#progress-form")
+    until(page, "() => document.querySelector('#findings') && !document.querySelector('#findings').dataset.old")
     assert page.input_value("#progress-note") == "已在门卫室安装一键报警装置" and page.is_checked("#request-closure")
+    assert page.evaluate("[document.activeElement.id, document.activeElement.selectionStart]") == ["progress-note", 3]
     page.click("#save-progress")
     page.wait_for_selector("#task-history li.local")
     waiting = page.locator("#task-history li.local").inner_text()

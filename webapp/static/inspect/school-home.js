@@ -142,13 +142,19 @@ function progressForm(task, onSaved) {
   const closure = h("input", { id: "request-closure", type: "checkbox" });
   const save = h("button", { class: "button primary wide", type: "button", id: "save-progress" }, "保存（无网络时先存手机）");
   // What is typed and picked is kept as it changes, so a redraw at any moment (two draws racing, a late
-  // bundle) puts it back, not only one that finds this form still on the screen.
-  const keep = () => {
-    draft = { taskId: String(task.id), note: note.value, files: files.files, closure: closure.checked };
+  // bundle) puts it back, not only one that finds this form still on the screen. Each field keeps only
+  // itself: a change in one copy of the form must not overwrite what another copy holds of the others.
+  const keep = (name, read) => () => {
+    if (!draft || draft.taskId !== String(task.id)) draft = { taskId: String(task.id), note: "", files: null, closure: false };
+    draft[name] = read();
   };
-  for (const input of [note, files, closure]) {
-    input.addEventListener("input", keep);
-    input.addEventListener("change", keep);
+  for (const [input, name, read] of [
+    [note, "note", () => note.value],
+    [files, "files", () => files.files],
+    [closure, "closure", () => closure.checked],
+  ]) {
+    input.addEventListener("input", keep(name, read));
+    input.addEventListener("change", keep(name, read));
   }
   save.addEventListener("click", async () => {
     const chosen = [...(files.files || [])].slice(0, 6);
@@ -201,6 +207,12 @@ async function drawTask(stale, taskId) {
   }
   setChrome(task.item_title, "#/");
   const typed = typedProgress();
+  // The form on screen for this task goes into the new page as it is: what is typed, the caret and a save in
+  // progress stay (a new copy would lose the focus under the person's fingers).
+  const onScreen = root.querySelector("#progress-form");
+  const kept = onScreen && onScreen.dataset.taskId === String(task.id) ? onScreen : null;
+  const focused = kept && kept.contains(document.activeElement) ? document.activeElement : null;
+  const caret = focused && focused.tagName === "TEXTAREA" ? [focused.selectionStart, focused.selectionEnd] : null;
   const requested = task.state === "requested" || waiting.some((e) => e.body.request_closure);
   show(
     h(
@@ -226,11 +238,15 @@ async function drawTask(stale, taskId) {
       : requested
         ? h("p", { class: "alert ok", id: "requested-note" }, "已申请销号，等待督导室审核；仍可补充整改情况。")
         : null,
-    task.state === "closed" ? null : progressForm(task, () => drawTask(beginRender(), taskId)),
+    task.state === "closed" ? null : kept || progressForm(task, () => drawTask(beginRender(), taskId)),
     h("h3", {}, "整改记录"),
     h("ul", { class: "plain history", id: "task-history" }, [...task.updates].reverse().map(historyEntry), waiting.map(waitingEntry)),
   );
-  restoreProgress(typed);
+  if (!kept) restoreProgress(typed);
+  else if (focused && kept.isConnected) {
+    focused.focus({ preventScroll: true });
+    if (caret) focused.setSelectionRange(...caret);
+  }
   drawStatuses(summaries);
   bar.replaceChildren(syncNowButton(summaries));
 }
