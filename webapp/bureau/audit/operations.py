@@ -164,7 +164,7 @@ _BATCHED = "dudao.audit_batched"
 
 @contextmanager
 def batched_entries() -> Iterator[None]:
-    """Hold back the entries written in the block and write them in one INSERT at its end.
+    """Hold back the entries written in the block and write them together at its end.
 
     For the sync batch, whose entries each record a few changes: one statement instead of one per change.
     The session is flushed first, so changes still pending record theirs too, in the order recorded. If the
@@ -179,7 +179,8 @@ def batched_entries() -> Iterator[None]:
     finally:
         session.info.pop(_BATCHED, None)
     if pending:
-        # executemany of one cached statement: SQLAlchemy sends the rows as one multi-row INSERT.
+        # One executemany of one cached statement (psycopg sends the rows in one round trip); a multi-row
+        # VALUES statement would be compiled anew for every batch.
         session.execute(insert(AuditEntry.__table__), pending)
 
 
@@ -250,9 +251,15 @@ def _visit_entry(session: Session, visit: Visit, is_new: bool) -> None:
         _insert_now(session, "visit", visit.id, ("visit", visit.id), "update", old, new)
 
 
+#: Fields of a new visit at their defaults, left out of its "create" entry as the flush hook leaves them out
+#: (the ORM fills them in only when it inserts).
+_NEW_VISIT_DEFAULTS = {("summary", ""), ("review_round", 0)}
+
+
 def visit_created(visit: Visit) -> None:
     """Record a visit inserted without the ORM's flush (whose hook records the others)."""
-    _visit_entry(db.session(), visit, True)
+    values = {k: v for k, v in _values(visit, VISIT_FIELDS).items() if (k, v) not in _NEW_VISIT_DEFAULTS}
+    _insert_now(db.session(), "visit", visit.id, ("visit", visit.id), "create", None, values)
 
 
 def _insert_now(session: Session, *args: Any, **kwargs: Any) -> None:
