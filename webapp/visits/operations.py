@@ -266,10 +266,15 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
     """
     writes = list(writes)
     items = _items_of(visit)
-    known = {
-        row.id: {"visit_id": row.visit_id, "item_id": row.item_id, "decision": row.decision}
-        for row in _known_writes([w["id"] for w in writes])
-    }
+    unchecked = _skips_lookup(visit)
+    known = (
+        {}
+        if unchecked
+        else {
+            row.id: {"visit_id": row.visit_id, "item_id": row.item_id, "decision": row.decision}
+            for row in _known_writes([w["id"] for w in writes])
+        }
+    )
     field_errors: dict[str, list[str]] = {}
     for index, write in enumerate(writes):
         if write["id"] in known:
@@ -348,7 +353,7 @@ def apply_result_writes(user: User, visit: Visit, writes: Iterable[dict[str, Any
         # A repeated id inside one batch is answered as a replay of the first.
         known[write["id"]] = {"visit_id": visit_id, "item_id": item["id"], "decision": decision}
     if history:
-        _write(visit.id, user.id, history, list(changed.values()), now)
+        _write(visit.id, user.id, history, list(changed.values()), now, unchecked=unchecked)
     if changed:
         _audit_results(visit, history, before, changed)
     _update_recording_times(visit, [row["edited_at"] for row in history], current)
@@ -371,6 +376,20 @@ _PG_KNOWN = text(
 )
 
 
+def _skips_lookup(visit: Visit) -> bool:
+    """Whether the write ids need no lookup: on PostgreSQL, for a visit this transaction inserted that has no
+    result yet, none of them can be its own (a replay), so an id found would only be another visit's, which
+    the write itself detects (:data:`_PG_WRITE_NEW`). SQLite runs in process: the lookup costs no round trip."""
+    inserted = db.session.info.get(_INSERTED, ())
+    tally = _tally_cache().get(visit.id)
+    return (
+        tally is not None
+        and tally["results"] == 0
+        and any(kept is visit for kept, _ in inserted)
+        and _dialect() == "postgresql"
+    )
+
+
 def _known_writes(ids: list[str]) -> Any:
     """The history rows of these write ids that exist (id, visit_id, item_id, decision)."""
     if _dialect() == "postgresql":
@@ -385,17 +404,16 @@ def _known_writes(ids: list[str]) -> Any:
 #: PostgreSQL: the history rows and the values in force in one statement, each set of rows one JSON
 #: parameter (``json_to_recordset``): one round trip, a statement text that never changes with the batch size
 #: (one prepared plan), and nothing encoded per row or per column on the way.
-_PG_WRITE = text(
-    """
-    WITH history AS (
-        INSERT INTO result_writes
-            (id, visit_id, item_id, value, observation, edited_at, device_id, user_id, decision, received_at)
-        SELECT w.id, CAST(:visit_id AS varchar), w.item_id, w.value, w.observation, w.edited_at, w.device_id,
-            CAST(:user_id AS integer), w.decision, CAST(:now AS timestamp)
-        FROM json_to_recordset(CAST(:history AS json)) AS w(
-            id varchar, item_id varchar, value json, observation text, edited_at timestamp, device_id varchar,
-            decision varchar)
-    )
+_PG_HISTORY = """
+    INSERT INTO result_writes
+        (id, visit_id, item_id, value, observation, edited_at, device_id, user_id, decision, received_at)
+    SELECT w.id, CAST(:visit_id AS varchar), w.item_id, w.value, w.observation, w.edited_at, w.device_id,
+        CAST(:user_id AS integer), w.decision, CAST(:now AS timestamp)
+    FROM json_to_recordset(CAST(:history AS json)) AS w(
+        id varchar, item_id varchar, value json, observation text, edited_at timestamp, device_id varchar,
+        decision varchar)
+"""
+_PG_RESULTS = """
     INSERT INTO item_results
         (visit_id, item_id, write_id, value, number_value, outcome, observation, edited_at, device_id, updated_at)
     SELECT CAST(:visit_id AS varchar), r.item_id, r.write_id, r.value, r.number_value, r.outcome, r.observation,
@@ -407,7 +425,14 @@ _PG_WRITE = text(
         write_id = excluded.write_id, value = excluded.value, number_value = excluded.number_value,
         outcome = excluded.outcome, observation = excluded.observation, edited_at = excluded.edited_at,
         device_id = excluded.device_id, updated_at = excluded.updated_at
-    """
+"""
+_PG_WRITE = text(f"WITH history AS ({_PG_HISTORY}) {_PG_RESULTS}")
+#: The same for a visit this transaction inserted and that has no results yet: its writes were not looked up
+#: first (none of them can be its own), so an id some other visit holds is left out (``DO NOTHING``) and the
+#: count of history rows written tells (:func:`_write` refuses the entry then).
+_PG_WRITE_NEW = text(
+    f"WITH history AS ({_PG_HISTORY} ON CONFLICT (id) DO NOTHING RETURNING 1), "
+    f"results AS ({_PG_RESULTS} RETURNING 1) SELECT count(*) FROM history"
 )
 _HISTORY_FIELDS = ("id", "item_id", "value", "observation", "edited_at", "device_id", "decision")
 _RESULT_FIELDS = ("item_id", *_RESULT_COLUMNS)
@@ -425,10 +450,20 @@ def _dialect() -> str:
 
 
 def _write(
-    visit_id: str, user_id: int, history: list[dict[str, Any]], changed: list[dict[str, Any]], now: datetime
+    visit_id: str,
+    user_id: int,
+    history: list[dict[str, Any]],
+    changed: list[dict[str, Any]],
+    now: datetime,
+    *,
+    unchecked: bool = False,
 ) -> None:
     """Append the batch's writes to the history and write the values in force (``INSERT … ON CONFLICT
-    (visit_id, item_id) DO UPDATE``): one statement on PostgreSQL, one executemany each on SQLite."""
+    (visit_id, item_id) DO UPDATE``): one statement on PostgreSQL, one executemany each on SQLite.
+
+    ``unchecked``: the write ids were not looked up (see :func:`_skips_lookup`); one that exists refuses the
+    entry (409 ``write_id_reused``, as the lookup would have).
+    """
     if _dialect() == "postgresql":
         params = {
             "visit_id": visit_id,
@@ -437,7 +472,10 @@ def _write(
             "history": _json_rows(history, _HISTORY_FIELDS),
             "results": _json_rows(changed, _RESULT_FIELDS),
         }
-        db.session.execute(_PG_WRITE, params)
+        if not unchecked:
+            db.session.execute(_PG_WRITE, params)
+        elif db.session.execute(_PG_WRITE_NEW, params).scalar_one() != len(history):
+            raise AppError(409, "write_id_reused", "记录编号已被其他督导使用。")
         return
     # SQLite runs in process: executemany costs no round trips.
     db.session.execute(insert(ResultWrite.__table__), history)
