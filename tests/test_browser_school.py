@@ -79,6 +79,8 @@ def test_school_records_progress_offline_and_the_reviewer_closes(browser, serve,
     page.wait_for_selector("#task-history li.local")
     waiting = page.locator("#task-history li.local").inner_text()
     assert "待同步" in waiting and "1 张照片" in waiting, waiting  # the photo is in the entry on the phone
+    # The form is empty again and takes the next entry.
+    assert page.input_value("#progress-note") == "" and page.is_enabled("#save-progress")
     assert rows(TaskUpdate, task_id=world.task_id, kind="request") == 0  # nothing has left the phone
 
     # A reload with no network: the app and the entry (with its photo) are still on the phone.

@@ -180,7 +180,8 @@ function progressForm(task, onSaved) {
       await onSaved();
     } catch (error) {
       toast(`保存失败：${errorText(error)}`, "bad");
-      save.disabled = false;
+    } finally {
+      save.disabled = false; // the redraw keeps this form: it takes the next entry
     }
   });
   return h(
