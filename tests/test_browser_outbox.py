@@ -16,6 +16,7 @@ from .conftest import PASSWORD, PHONE
 from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
     add_photos,
     download,
+    download_school,
     first,
     item_card,
     open_phone,
@@ -53,9 +54,7 @@ def test_a_poisoned_entry_is_parked_while_the_rest_syncs(browser, serve, world, 
     items, planned, school_id = world["items"], world["visit_id"], world["school"].id
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, planned)
-    school = page.locator(f'li.school[data-school-id="{school_id}"]')
-    school.locator("button.download-school").click()
-    school.locator("button.start-visit").wait_for()
+    download_school(page, school_id)
     phone.set_offline(True)
 
     # Visit A: an answer the server will fail on (500, again and again), a photo, the submit.
@@ -429,9 +428,7 @@ def test_a_visit_recorded_offline_goes_in_one_request_and_a_refused_write_holds_
     server = serve()
     items, school_id = world["items"], world["school"].id
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
-    school = page.locator(f'li.school[data-school-id="{school_id}"]')
-    school.locator("button.download-school").click()
-    school.locator("button.start-visit").wait_for()
+    download_school(page, school_id)
     phone.set_offline(True)
     yes_no = [i for i in items if i["check"]["type"] == "yes_no"]
 

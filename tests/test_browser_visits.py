@@ -194,6 +194,14 @@ def download(page: Any, visit_id: str) -> None:
     card.locator(".downloaded").wait_for()
 
 
+def download_school(page: Any, school_id: int) -> Any:
+    """Download a school from the home screen (for visits started offline); returns its row."""
+    school = page.locator(f'li.school[data-school-id="{school_id}"]')
+    school.locator("button.download-school").click()
+    school.locator("button.start-visit").wait_for()
+    return school
+
+
 def item_card(page: Any, item: dict[str, Any]) -> Any:
     """The item's card on the fill page."""
     return page.locator(f'article.item[data-item-id="{item["id"]}"]')
@@ -422,9 +430,7 @@ def test_server_stopped_mid_sync_then_restarted(browser, serve, world, tmp_path)
     items, school_id = world["items"], world["school"].id
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     # An unplanned visit started offline at a downloaded school.
-    school = page.locator(f'li.school[data-school-id="{school_id}"]')
-    school.locator("button.download-school").click()
-    school.locator("button.start-visit").wait_for()
+    school = download_school(page, school_id)
     phone.set_offline(True)
     school.locator("button.start-visit").click()
     page.wait_for_selector("article.item")
