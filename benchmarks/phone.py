@@ -15,9 +15,9 @@ libwebp on the exact Lanczos reference needs quality 80 (12.2×, 0.958; 75 gives
 Chromium's own downscale alone scores 0.983 (halving steps score lower; a Lanczos one helps, below).
 The original is camera-sized (4.6 MB), so the ratio is not low for a small original: the scene's
 1/f texture covers most of the frame at every scale, with no lens softness or smooth areas, so its
-1600-px copy is as costly per pixel as the original. Real phone photos usually have more of both.
+1600-px copy is as costly per pixel as the original. Real photographs are no easier (below).
 
-Follow-up (2026-11-30, branch photo-ratio; ratio / SSIM on this scene):
+Follow-up (2026-11-30; ratio / SSIM on this scene unless said):
 - Chromium 156 encodes no AVIF (toBlob and convertToBlob answer PNG); WebCodecs' AV1 encoder stops at
   9.7× (its quantizer is capped). Next-generation codecs reach 15× only on the exact Lanczos
   reference and only just: libaom AVIF quality 60 tune=ssim 15.2× / 0.952, libjxl quality 82 effort 7
