@@ -101,7 +101,7 @@ def apply_batch(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """Apply the entries in order; one audit entry for the batch.
 
     Most batches are accepted whole, so they first run with no savepoints and with their audit entries
-    written in one statement at the end. The first refusal rolls that run back and the batch runs again with
+    written together at the end. The first refusal rolls that run back and the batch runs again with
     each entry in its own savepoint, so a refused entry undoes only itself: correctness never rests on an
     entry refusing before it writes.
     """
