@@ -150,12 +150,16 @@ def record_now(
     """Write one entry at once with a plain INSERT: the same row as :func:`record`, for set-based writes that
     have no ORM objects to flush with it (an ORM insert would cost a flush and a RETURNING for an id nobody reads).
     """
-    row = _row(object_type, object_id, scope, action, old, new, device=device, user_id=user_id)
-    pending = db.session.info.get(_BATCHED)
+    _insert_row(db.session(), _row(object_type, object_id, scope, action, old, new, device=device, user_id=user_id))
+
+
+def _insert_row(session: Session, row: dict[str, Any]) -> None:
+    """Write one entry's row now with a plain INSERT, or hold it back inside :func:`batched_entries`."""
+    pending = session.info.get(_BATCHED)
     if pending is not None:
         pending.append(row)
         return
-    db.session.execute(insert(AuditEntry.__table__), row)
+    session.connection().execute(insert(AuditEntry.__table__), row)
 
 
 #: Session key of the rows :func:`batched_entries` holds back.
@@ -266,14 +270,10 @@ def _insert_now(session: Session, *args: Any, **kwargs: Any) -> None:
     """Write a flush's own entry at once with a plain INSERT (as :func:`record_now`): an ORM entry would cost
     the flush a second mapper and a RETURNING for an id nobody reads. Entries someone else added to this flush
     keep going first, as they always did (ids in the order things were recorded): then this one joins them."""
-    pending = session.info.get(_BATCHED)
-    if pending is not None:
-        pending.append(_row(*args, **kwargs))
-        return
-    if any(isinstance(obj, AuditEntry) for obj in session.new):
+    if _BATCHED not in session.info and any(isinstance(obj, AuditEntry) for obj in session.new):
         record(*args, session=session, **kwargs)
         return
-    session.connection().execute(insert(AuditEntry.__table__), _row(*args, **kwargs))
+    _insert_row(session, _row(*args, **kwargs))
 
 
 def _photo_entry(session: Session, photo: Photo, is_new: bool) -> None:
