@@ -16,7 +16,7 @@ from webapp.timeutil import today_in_china
 from webapp.visits.operations import plan_visit
 
 from . import exact_support
-from .test_browser_visits import download, item_card, open_phone, serve  # noqa: F401  (serve: a fixture)
+from .test_browser_visits import download, item_card, open_phone, open_visit, serve  # noqa: F401  (serve: a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -33,8 +33,7 @@ def test_phone_shows_sections_thresholds_and_due_state(browser, serve, app, fact
     exact_support.install(server.app)
     phone, page, errors = open_phone(browser, server, inspector.username)
     download(page, visit.id)
-    page.locator(f'li.visit[data-visit-id="{visit.id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit.id)
 
     assert page.locator(".draft-banner").count() == 0  # an in-force pack has no draft banner
     primary = item_card(page, items["testpack.class_size@primary"])

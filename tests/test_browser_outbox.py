@@ -20,6 +20,7 @@ from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
     first,
     item_card,
     open_phone,
+    open_visit,
     rows,
     serve,
     small_photo,
@@ -58,8 +59,7 @@ def test_a_poisoned_entry_is_parked_while_the_rest_syncs(browser, serve, world, 
     phone.set_offline(True)
 
     # Visit A: an answer the server will fail on (500, again and again), a photo, the submit.
-    page.locator(f'li.visit[data-visit-id="{planned}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, planned)
     yes_no = [i for i in items if i["check"]["type"] == "yes_no"]
     item_card(page, yes_no[0]).locator("button[data-answer=yes]").click()
     photo_item = first(items, "yes_no", photo=True)
@@ -161,8 +161,7 @@ def test_a_shared_phone_keeps_each_persons_work_apart(browser, serve, world, fac
     other = factory.user("inspector", school.county, (school,))
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, visit_a)
-    page.locator(f'li.visit[data-visit-id="{visit_a}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_a)
 
     # A records offline, closes the app, and signs out once back online.
     phone.set_offline(True)
@@ -260,8 +259,7 @@ def test_without_the_batch_endpoint_the_phone_sends_entry_by_entry(browser, serv
     items, visit_id = world["items"], world["visit_id"]
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, visit_id)
-    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_id)
     phone.set_offline(True)
     for item in [i for i in items if i["check"]["type"] == "yes_no"][:3]:
         item_card(page, item).locator("button[data-answer=yes]").click()
@@ -290,8 +288,7 @@ def test_a_dropped_link_mid_photo_resumes_from_the_servers_offset(browser, serve
     items, visit_id = world["items"], world["visit_id"]
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, visit_id)
-    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_id)
     phone.set_offline(True)
     # Fine detail everywhere: the phone's copy takes several 256 KiB chunks.
     path = tmp_path / "grain.jpg"
@@ -341,8 +338,7 @@ def test_two_photos_in_flight_and_a_free_lane_takes_the_next_at_once(browser, se
     items, visit_id = world["items"], world["visit_id"]
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, visit_id)
-    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_id)
     phone.set_offline(True)
     colors = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]
     add_photos(

@@ -194,6 +194,12 @@ def download(page: Any, visit_id: str) -> None:
     card.locator(".downloaded").wait_for()
 
 
+def open_visit(page: Any, visit_id: str) -> None:
+    """Open a visit from the list and wait for its items."""
+    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
+    page.wait_for_selector("article.item")
+
+
 def download_school(page: Any, school_id: int) -> Any:
     """Download a school from the home screen (for visits started offline); returns its row."""
     school = page.locator(f'li.school[data-school-id="{school_id}"]')
@@ -273,8 +279,7 @@ def test_full_visit_offline_on_a_phone(browser, serve, world, tmp_path):
     download(page, visit_id)
     page.screenshot(path=str(tmp_path / "list.png"))
     no_sideways_scroll(page)
-    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_id)
     phone.set_offline(True)
     page.wait_for_function("document.getElementById('net').textContent === '离线'")
 
@@ -492,8 +497,7 @@ def test_the_same_batch_replayed_three_times_changes_nothing(browser, serve, wor
     items, visit_id = world["items"], world["visit_id"]
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, visit_id)
-    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_id)
     phone.set_offline(True)
     fill_offline(page, items, 4)
     # Saved in a fixed order (answers, photo, one more answer), so the photo sits between two result batches
@@ -547,8 +551,7 @@ def test_network_cut_during_photo_uploads_resends_only_that_photo(browser, serve
     items, visit_id = world["items"], world["visit_id"]
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, visit_id)
-    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_id)
     phone.set_offline(True)
     item = first(items, "yes_no", photo=True)
     add_photos(page, item, [small_photo(tmp_path, f"c{n}.jpg", (200, n * 70, 40)) for n in range(3)])
@@ -631,8 +634,7 @@ def test_photo_storage_down_keeps_the_photo_and_retries(browser, serve, world, m
     items, visit_id = world["items"], world["visit_id"]
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, visit_id)
-    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_id)
     item = first(items, "yes_no", photo=True)
     item_card(page, item).locator("button[data-answer=yes]").click()
 
@@ -678,8 +680,7 @@ def test_a_refused_write_is_shown_and_kept_while_the_rest_syncs(browser, serve, 
     items, visit_id = world["items"], world["visit_id"]
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, visit_id)
-    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_id)
     phone.set_offline(True)
     good = [i for i in items if i["check"]["type"] == "yes_no"][:2]
     numeric = first(items, "numeric")
@@ -740,8 +741,7 @@ def test_signed_out_pauses_and_keeps_everything_until_signed_in_again(browser, s
     items, visit_id = world["items"], world["visit_id"]
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     download(page, visit_id)
-    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_id)
     # Signed out in another tab (or the session ended): the next write meets a 401.
     other = phone.new_page()
     other.goto(server.url + "/")
@@ -785,8 +785,7 @@ def test_a_new_version_replaces_the_shell_and_keeps_the_data(browser, serve, wor
     phone, page, errors = open_phone(browser, server, world["inspector"].username)
     old = page.get_attribute('meta[name="dudao-version"]', "content")
     download(page, visit_id)
-    page.locator(f'li.visit[data-visit-id="{visit_id}"] a.open').click()
-    page.wait_for_selector("article.item")
+    open_visit(page, visit_id)
     phone.set_offline(True)
     answered = fill_offline(page, items, 1)
 
