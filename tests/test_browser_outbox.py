@@ -483,5 +483,13 @@ def test_a_visit_recorded_offline_goes_in_one_request_and_a_refused_write_holds_
     left = page.evaluate(f"window.dudao.outbox.entries('{held}')")
     assert [(e["kind"], e["status"]) for e in left] == [("result", "failed"), ("visit", "pending")]
     assert "数值不能为负数" in page.locator(f'.sync-line[data-visit-id="{held}"] .failures').inner_text()
+    # The server's visit is not submitted: the refused answer can be changed on the phone, and the submit follows.
+    page.locator(f'.sync-line[data-visit-id="{held}"] button.edit-failed').click()
+    page.wait_for_selector("article.item")
+    assert page.locator(".held-submit").count() == 1 and page.locator(".readonly").count() == 0
+    item_card(page, first(items, "numeric")).locator("input.num").fill("3")
+    page.evaluate("window.dudao.flush()")
+    wait_synced(page, held)
+    assert rows(Visit, id=held, state="submitted") == 1 and rows(ItemResult, visit_id=held) == 2
     assert not errors, errors
     phone.close()

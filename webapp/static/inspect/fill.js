@@ -67,6 +67,9 @@ export async function showFill(visitId) {
     ),
     ...checklistNotes(visitState.checklist),
     visitState.readOnly ? h("p", { class: "alert ok readonly" }, "已提交，手机上不能再修改。") : null,
+    visitState.heldSubmit
+      ? h("p", { class: "alert warn held-submit" }, "提交暂缓：服务器没有接受标出的记录，改正后会自动提交。")
+      : null,
     h("div", { class: "sync-line", dataset: { visitId } }),
     h("p", { class: "meta last-contact" }, ""),
   );

@@ -3,6 +3,7 @@
 // (an item's badges, the progress line).
 
 import * as db from "./db.js";
+import * as outbox from "./outbox.js";
 import * as visitsSync from "./visits-sync.js";
 import { evaluate, itemsOf, OUTCOMES } from "./checks.js";
 import { LOCKED } from "./review-state.js";
@@ -18,7 +19,12 @@ export async function loadVisit(visitId) {
   const visit = await db.get(S.visits, visitId);
   if (!visit) return null;
   const checklist = visit.downloaded ? await db.checklist(visit.checklist_version) : null;
-  const [results, pics] = await Promise.all([db.resultsOf(visitId), db.photosOf(visitId)]);
+  const [results, pics, waiting] = await Promise.all([
+    db.resultsOf(visitId),
+    db.photosOf(visitId),
+    outbox.entries(visitId),
+  ]);
+  const held = LOCKED.has(visit.local_state) && heldSubmit(waiting);
   return {
     visit,
     checklist,
@@ -27,8 +33,19 @@ export async function loadVisit(visitId) {
     drafts: new Map(),
     timers: new Map(),
     saving: Promise.resolve(),
-    readOnly: LOCKED.has(visit.local_state),
+    readOnly: LOCKED.has(visit.local_state) && !held,
+    heldSubmit: held,
   };
+}
+
+/**
+ * Whether the visit's submit still waits on the phone behind a record the server refused (it holds a submit
+ * after a refused entry of its visit): the server's visit is not submitted yet, so what was refused can be
+ * changed here, and the submit follows once it is accepted.
+ */
+function heldSubmit(waiting) {
+  const submit = waiting.some((e) => e.kind === "visit" && e.body && e.body.state === "submitted");
+  return submit && waiting.some((e) => e.status === "failed");
 }
 
 /** Free the thumbnails of the previous page. */

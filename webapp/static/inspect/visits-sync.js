@@ -63,6 +63,15 @@ export async function recordResult(change) {
       device_id: change.device_id,
     };
     await req(s[S.outbox].add(newEntry("result", { id: writeId, visit_id: change.visit_id, write })));
+    // A submit still on the phone (held behind a refused answer) declares the visit's answers: it goes after
+    // this one, or it would lock the visit before the mended answer arrives.
+    for (const entry of entries) {
+      if (entry.kind === "visit" && entry.body.state === "submitted" && !outbox.isInFlight(entry.seq)) {
+        await req(s[S.outbox].delete(entry.seq));
+        const { seq, ...moved } = entry;
+        await req(s[S.outbox].add(moved));
+      }
+    }
   });
   progress(change.visit_id);
   return record;
