@@ -867,3 +867,23 @@ def test_shell_is_the_same_for_every_inspector_and_versioned(app, factory, tmp_p
     (static / "inspect" / "app.js").write_text((static / "inspect" / "app.js").read_text() + "\n// changed\n")
     routes._version_of.cache_clear()
     assert routes._version_of(str(static)) != before
+
+
+def test_control_characters_are_taken_out_as_they_are_typed(browser, serve, world):
+    """A pasted control character never reaches the outbox (the server would refuse the record and park it)."""
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    open_visit(page, visit_id)
+    card = item_card(page, first(items, "yes_no"))
+    card.locator("button[data-answer=yes]").click()
+    card.locator("button.obs-toggle").click()
+    card.locator("textarea.obs").fill("门卫\u0007室\u0085已整改")
+    assert card.locator("textarea.obs").input_value() == "门卫室已整改"
+    assert "控制字符" in page.locator('[data-banner^="toast-"]').last.inner_text()
+    page.evaluate("window.dudao.flush()")
+    wait_synced(page, visit_id)
+    assert rows(ItemResult, visit_id=visit_id, observation="门卫室已整改") == 1
+    assert not errors, errors
+    phone.close()

@@ -22,7 +22,18 @@ import {
   refreshSoon,
   registerServiceWorker,
 } from "./status.js";
-import { banner, clearBanner, errorText, h, online, reloadBanner, root, signedOut, updateNet } from "./ui.js";
+import {
+  banner,
+  clearBanner,
+  dropControlCharacters,
+  errorText,
+  h,
+  online,
+  reloadBanner,
+  root,
+  signedOut,
+  updateNet,
+} from "./ui.js";
 import * as visitsSync from "./visits-sync.js"; // visit headers, results and photos: registers their outbox senders
 import "./review.js"; // 督导室 review: returned visits on the home screen, comments and tasks on the fill page
 
@@ -76,6 +87,7 @@ function listen() {
   db.events.addEventListener("versionchange", () => {
     reloadBanner("dbversion", "督导随行已在另一个页面更新，请刷新本页（记录不会丢失）。", "warn");
   });
+  document.addEventListener("input", dropControlCharacters, true);
   window.addEventListener("hashchange", route);
   window.addEventListener("online", () => {
     updateNet();

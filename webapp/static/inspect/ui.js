@@ -123,6 +123,24 @@ export function clearToasts() {
   for (const el of bannerBox.querySelectorAll('[data-banner^="toast-"]')) el.remove();
 }
 
+// What the server refuses in any text field (webapp/guard.py FORBIDDEN): C0 controls but tab, LF and CR, DEL,
+// C1 controls, lone surrogates.
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const CONTROL_ALL = new RegExp(CONTROL.source, "g");
+
+/**
+ * An input listener (capturing, on the document): characters the server would refuse are taken out of a text
+ * field as they are typed or pasted, before the field's own listeners save it, so no record waits on the phone
+ * for an invisible character.
+ */
+export function dropControlCharacters(event) {
+  const field = event.target;
+  const text = field instanceof HTMLTextAreaElement || (field instanceof HTMLInputElement && ["text", "search"].includes(field.type));
+  if (!text || !CONTROL.test(field.value)) return;
+  field.value = field.value.replace(CONTROL_ALL, "");
+  toast("已去掉粘贴内容中不可见的控制字符。");
+}
+
 /** A banner that goes away by itself after a few seconds. */
 export function toast(message, kind = "") {
   banner(`toast-${Date.now()}`, message, kind, [], 6000);
