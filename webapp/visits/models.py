@@ -94,10 +94,11 @@ class ItemResult(db.Model):
     """The value in force for one item of one visit (last write wins)."""
 
     __tablename__ = "item_results"
+    #: Also the index of a visit's results (``visit_id`` first): no index of its own on ``visit_id``.
     __table_args__ = (UniqueConstraint("visit_id", "item_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"))
     item_id: Mapped[str] = mapped_column(String(96))
     write_id: Mapped[str] = mapped_column(String(36))
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -154,10 +155,11 @@ class Photo(StoredImage, db.Model):
     """A photo of a visit: the original, a thumbnail and a copy without GPS in storage."""
 
     __tablename__ = "photos"
+    #: Also the index of a visit's photos (``visit_id`` first).
     __table_args__ = (UniqueConstraint("visit_id", "sha256"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), index=True)
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"))
     item_id: Mapped[str | None] = mapped_column(String(96))
     content_type: Mapped[str] = mapped_column(String(32), default="image/jpeg")
     #: Phone metadata: capture time and, where allowed, position.
