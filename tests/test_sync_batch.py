@@ -195,19 +195,19 @@ def test_not_json_and_not_signed_in(client, phone):
 def test_a_database_failure_writes_nothing(phone, inspector_world, checklist, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    from webapp.visits import operations
+    from webapp.visits import results
 
     version, items = checklist
     item = next(i for i in items if i["check"]["type"] == "yes_no")
     visit_id = str(uuid.uuid4())
     calls = {"n": 0}
-    real = operations._write
+    real = results._write
 
     def failing(*args, **kwargs):
         calls["n"] += 1
         raise OperationalError("INSERT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(operations, "_write", failing)
+    monkeypatch.setattr(results, "_write", failing)
     entries = [
         _entry("visit_put", visit_id, _header(inspector_world, version)),
         _entry("results_post", visit_id, {"writes": [_write(item, "yes", 1)]}),
@@ -215,7 +215,7 @@ def test_a_database_failure_writes_nothing(phone, inspector_world, checklist, mo
     response = phone.post("/api/v1/sync", json={"entries": entries})
     assert response.status_code == 503 and calls["n"] == 1
     assert _count(Visit) == 0 and _count(ResultWrite) == 0
-    monkeypatch.setattr(operations, "_write", real)
+    monkeypatch.setattr(results, "_write", real)
     assert phone.post("/api/v1/sync", json={"entries": entries}).status_code == 200
     assert _count(Visit) == 1 and _count(ItemResult) == 1
 
@@ -250,7 +250,7 @@ def test_activity_entries_go_through_the_batch(app, factory):
 def test_a_refused_first_entry_undoes_only_itself(phone, inspector_world, checklist, monkeypatch):
     """The first entry runs without a savepoint: refusing it after it wrote rolls back just its writes."""
     from webapp.errors import AppError
-    from webapp.visits import operations
+    from webapp.visits import results
 
     version, items = checklist
     item = next(i for i in items if i["check"]["type"] == "yes_no")
@@ -264,7 +264,7 @@ def test_a_refused_first_entry_undoes_only_itself(phone, inspector_world, checkl
         # Called after the history and the values in force were written.
         raise AppError(409, "refused_for_the_test", "测试中拒绝。")
 
-    monkeypatch.setattr(operations, "_audit_results", refuse)
+    monkeypatch.setattr(results, "_audit_results", refuse)
     entries = [
         _entry("results_post", visit_id, {"writes": [_write(item, "yes", 1)]}),
         _entry("visit_put", other, _header(inspector_world, version)),

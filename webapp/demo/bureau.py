@@ -27,8 +27,9 @@ from ..errors import AppError
 from ..extensions import db
 from ..packs.models import ChecklistVersion
 from ..visits.models import Visit
-from ..visits.operations import apply_result_writes, checklist_version_for, upsert_visit
+from ..visits.operations import checklist_version_for, upsert_visit
 from ..visits.photos import store_photo
+from ..visits.results import apply_result_writes
 
 
 @dataclass(frozen=True)

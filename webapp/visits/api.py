@@ -29,7 +29,6 @@ from . import photos as photo_ops
 from .bundles import school_bundle, visit_bundle
 from .models import Visit
 from .operations import (
-    apply_result_writes,
     iso,
     plan_visit,
     receipt,
@@ -37,6 +36,7 @@ from .operations import (
     visit_as_dict,
     visit_for_inspector,
 )
+from .results import apply_result_writes
 from .schemas import (
     BundleSchema,
     MeSchema,

@@ -18,8 +18,9 @@ from ..errors import AppError
 from ..extensions import db
 from ..packs.cache import version_items
 from ..timeutil import utcnow
+from .held import forget_tally
 from .models import LOCKED_STATES, Photo, Visit
-from .operations import forget_tally, iso, naive_utc, refresh_completeness
+from .operations import iso, naive_utc, refresh_completeness
 
 #: Copies served to browsers live a few minutes only.
 URL_SECONDS = 300
