@@ -13,10 +13,11 @@
 // - Never stall behind one entry. An entry that is refused (4xx other than 401/429)
 //   is parked at once; one that meets a 5xx of its own (500 …) is parked after
 //   `parkAfter` tries. Parked entries stay on the phone with the server's Chinese
-//   message until the person presses 重试 or changes the item (a new write replaces
-//   them). Meanwhile everything that does not depend on them goes on: other records,
-//   other items of the same record. What depends on them waits (later writes of the
-//   same item; a record's header or submit waits for everything before it).
+//   message until the person presses 重试, changes the item (a new write replaces
+//   them) or deletes them (`dropParked`). Meanwhile everything that does not depend
+//   on them goes on: other records, other items of the same record. What depends on
+//   them waits (later writes of the same item; a record's header or submit waits for
+//   everything before it).
 // - The network, or the whole server, unreachable (502/503/504/408/429, a proxy's
 //   page): keep everything and back off, base × 2^n with jitter, capped (2 s … 5 min),
 //   and never sooner than a Retry-After says. A 503 on an entry of a sender with a
@@ -390,6 +391,33 @@ export async function retry(visitId) {
   });
   if (visitId) progress(visitId);
   return replay({ force: true });
+}
+
+/**
+ * Take parked entries out of the queue for good (the person deleted them, or saved a corrected copy:
+ * `more(s)` writes it in the same transaction, so nothing is lost or doubled). All or nothing: when one of
+ * them is no longer parked (重试 put it back, it is being sent, it is gone) nothing changes and the answer
+ * is false. What waited behind them goes now.
+ * @param {number[]} seqs
+ * @param {(s: Record<string, IDBObjectStore>) => Promise<void>} [more]
+ * @returns {Promise<boolean>}
+ */
+export async function dropParked(seqs, more = null) {
+  const records = new Set();
+  const dropped = await transaction([S.outbox], "readwrite", async (s) => {
+    const rows = [];
+    for (const seq of seqs) rows.push(await req(s[S.outbox].get(seq)));
+    if (rows.some((entry) => !entry || entry.status !== "failed" || inFlight.has(entry.seq))) return false;
+    if (more) await more(s); // first: a copy may carry the parked entries' photos (Blobs read from them)
+    for (const entry of rows) {
+      records.add(entry.visit_id);
+      await req(s[S.outbox].delete(entry.seq));
+    }
+    return true;
+  });
+  for (const id of records) progress(id);
+  if (dropped) replay({ force: true });
+  return dropped;
 }
 
 // --- replay ----------------------------------------------------------------------

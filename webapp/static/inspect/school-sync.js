@@ -35,24 +35,35 @@ export async function refreshBundle() {
 
 /**
  * Keep a progress entry on the phone and queue it (sent at once when online).
+ * `replaces`: the seq of a parked entry this one corrects (修改). The correction is a new entry (a new UUID:
+ * the server may have seen the old one) and the parked one goes in the same transaction; when it is no longer
+ * parked (重试 sent it meanwhile) nothing is saved and the answer is null.
  * @param {number} taskId
  * @param {string} note
  * @param {boolean} requestClosure  申请销号
- * @param {{blob: Blob, sha256: string}[]} photos  prepared by photos.js
+ * @param {{blob: Blob, sha256: string}[]} photos  prepared by photos.js (or kept from the parked entry)
+ * @param {number|null} [replaces]
  */
-export async function queueProgress(taskId, note, requestClosure, photos) {
+export async function queueProgress(taskId, note, requestClosure, photos, replaces = null) {
   const entry = outbox.newEntry(KIND, {
     id: db.uuid(),
     visit_id: recordOf(taskId),
     body: { task_id: taskId, note, request_closure: requestClosure, saved_at: new Date().toISOString() },
     photos: photos.map((p) => ({ blob: p.blob, sha256: p.sha256, caption: p.caption || "" })),
   });
-  await db.transaction([S.outbox], "readwrite", async (s) => {
+  const add = async (s) => {
     await db.req(s[S.outbox].add(entry));
-  });
+  };
+  if (replaces === null) await db.transaction([S.outbox], "readwrite", add);
+  else if (!(await outbox.dropParked([replaces], add))) return null;
   outbox.progress(entry.visit_id);
   outbox.replay({ force: true });
   return entry;
+}
+
+/** The `data-item-id` of a parked entry on its task page (status.js brings it into view). */
+export function parkedKey(entry) {
+  return `progress:${entry.seq}`;
 }
 
 /** A task's entries still on the phone (not yet confirmed by the server), in order. */
@@ -80,6 +91,11 @@ async function sendProgress([entry]) {
   if (outcome.type === "ok") {
     await keepTask(outcome.body.task);
     outbox.emit("task", { task_id: entry.body.task_id });
+  } else if (outcome.type === "rejected") {
+    // Refused (the task closed meanwhile, say): the phone's copy of the task is out of date; the page must not
+    // offer to correct an entry for a task that takes none.
+    await refreshBundle();
+    outbox.emit("task", { task_id: entry.body.task_id });
   }
   return outcome;
 }
@@ -87,5 +103,6 @@ async function sendProgress([entry]) {
 outbox.registerSender(KIND, {
   send: sendProgress,
   lane: "photo",
-  edit: (entry) => ({ href: `#/task/${entry.body.task_id}`, item_id: null }),
+  // 修改 on a status line leads to the parked entry on its task page (its own 修改 and 删除).
+  edit: (entry) => ({ href: `#/task/${entry.body.task_id}`, item_id: parkedKey(entry) }),
 });
