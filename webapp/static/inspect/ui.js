@@ -138,7 +138,7 @@ export function dropControlCharacters(event) {
   const text = field instanceof HTMLTextAreaElement || (field instanceof HTMLInputElement && ["text", "search"].includes(field.type));
   if (!text || !CONTROL.test(field.value)) return;
   field.value = field.value.replace(CONTROL_ALL, "");
-  toast("已去掉粘贴内容中不可见的控制字符。");
+  toast("已去掉文字中不可见的控制字符（无法保存）。");
 }
 
 /** A banner that goes away by itself after a few seconds. */
