@@ -1,0 +1,38 @@
+"""Pins from the independent audit of the packs against their seeds (2026-11, branch pack-audit).
+
+Each test names the seed clause it follows, so a later edit of a pack that drifts from the
+document fails here with the quote to read.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from checklists import load_packs
+from checklists.generator import SchoolProfile, compose
+
+ON = date(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def packs():
+    return load_packs()
+
+
+def _ids(pack, profile: SchoolProfile) -> set[str]:
+    snapshot = compose(pack, profile, on=ON)
+    return {item["id"] for section in snapshot["sections"] for item in section["items"]}
+
+
+def test_helan_senior_high_schools_get_career_guidance(packs):
+    """贺党教发〔2023〕1号 二(二)12 (高中教育): "加强学生生涯规划指导" — a 高中's own duty, for 高中 only."""
+    helan = packs["helan"]
+    item = helan.item("helan.teaching.career_guidance")
+    assert item.scope.stages == ("senior",)
+    assert [s.section for s in item.sources] == ["二(二)12"]
+    assert "helan.teaching.career_guidance" in _ids(helan, SchoolProfile("senior", "urban"))
+    assert "helan.teaching.career_guidance" in _ids(helan, SchoolProfile("complete_secondary", "town"))
+    for stage in ("junior", "nine_year", "kindergarten"):
+        assert "helan.teaching.career_guidance" not in _ids(helan, SchoolProfile(stage, "urban"))
