@@ -36,3 +36,14 @@ def test_helan_senior_high_schools_get_career_guidance(packs):
     assert "helan.teaching.career_guidance" in _ids(helan, SchoolProfile("complete_secondary", "town"))
     for stage in ("junior", "nine_year", "kindergarten"):
         assert "helan.teaching.career_guidance" not in _ids(helan, SchoolProfile(stage, "urban"))
+
+
+def test_liaocheng_principal_rotation_cites_the_row_that_names_kindergarten_heads(packs):
+    """聊城 二(二)4 puts the 2-term rule under "义务教育学校校长城乡定期交流轮岗机制"; the item addresses every
+    乡村学校 (幼儿园 too), which only 重点项目清单20 ("校(园)长", "在一所学校任职校长或副校长连续满2个任期的,
+    原则上应进行城乡交流") supports. Every stage the item reaches must be backed by a quote."""
+    item = packs["liaocheng"].item("liaocheng.teacher.principal_rotation")
+    assert "kindergarten" in item.scope.stages
+    rows = [s for s in item.sources if s.section == "重点项目清单20"]
+    assert any("校(园)长" in s.quote for s in rows)
+    assert any("连续满2个任期" in s.quote and item.binding_word in s.quote for s in rows)
