@@ -47,3 +47,17 @@ def test_liaocheng_principal_rotation_cites_the_row_that_names_kindergarten_head
     rows = [s for s in item.sources if s.section == "重点项目清单20"]
     assert any("校(园)长" in s.quote for s in rows)
     assert any("连续满2个任期" in s.quote and item.binding_word in s.quote for s in rows)
+
+
+def test_an_item_is_not_given_before_its_effective_from(packs):
+    """兴署发〔2025〕53 二(一)1 / 三(二): "2026年秋季学期义务教育起始年级班级学生数不超过国家规定的班额标准" —
+    a visit in spring 2026 is not judged by it (the item carries effective_from 2026-09-01); from that day it is."""
+    xam = packs["xinganmeng"]
+    item_id = "xinganmeng.conditions.class_size"
+    assert xam.item(item_id).effective_from == date(2026, 9, 1)
+    profile = SchoolProfile("primary", "town")
+    before = compose(xam, profile, on=date(2026, 8, 31))
+    after = compose(xam, profile, on=date(2026, 9, 1))
+    assert item_id not in {i["id"] for s in before["sections"] for i in s["items"]}
+    assert item_id in {i["id"] for s in after["sections"] for i in s["items"]}
+    assert before["version"] != after["version"]
