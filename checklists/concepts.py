@@ -175,6 +175,7 @@ CONCEPTS: dict[str, str] = {
     "teaching.after_school_vendor_review": "校外机构进校课后服务审核",
     "teaching.art_skills": "学生掌握艺术技能",
     "teaching.arts_festival": "校园文化艺术节",
+    "teaching.career_guidance": "学生生涯规划指导",
     "teaching.course_selection": "选课走班",
     "teaching.curriculum_complete": "开齐开足国家课程",
     "teaching.curriculum_standard_pacing": "依课标教学",

@@ -65,7 +65,7 @@ def _number(value: float) -> str:
 
 
 def standard_text(item: dict[str, Any]) -> str:
-    """The standard an answer is judged by, and where it comes from: ``≤ 45人（西教体函发〔2022〕203号 二(二)7）``."""
+    """The standard an answer is judged by, and where it comes from: ``≤ 45人（西教体函发〔2022〕203号 二(一)1）``."""
     check = item["check"]
     if check.get("operator") and check.get("value") is not None:
         rule = f"{check['operator']} {_number(check['value'])}{check.get('unit') or ''}"

@@ -14,8 +14,10 @@ What a school is given (snapshot ``format`` 2):
   (``<id>@primary``, 小学部) where the item's threshold differs between its
   sections, else one item;
 - ``on`` (default today) sets each item's ``status`` (draft / expired /
-  in_force) and resolves its ``due`` rule to a date; it is not itself stored,
-  so the version changes only when a result does.
+  in_force) and resolves its ``due`` rule to a date; an item whose
+  ``effective_from`` is after ``on`` is not yet given (as in the quotas and the
+  school's self-reports); ``on`` is not itself stored, so the version changes
+  only when a result does.
 """
 
 from __future__ import annotations
@@ -110,6 +112,11 @@ class Context:
     def of(cls, pack: Pack, on: date | None = None, settings: Mapping[str, Any] | None = None) -> Context:
         """The context of ``pack`` on day ``on`` (default today) with a county's ``settings``."""
         return cls(pack.status, on or date.today(), pack.county_settings, dict(settings or {}))
+
+    def started(self, item: Item) -> bool:
+        """Whether the item's (inherited) ``effective_from`` has come: 兴署发〔2025〕53's class-size rule
+        binds from 2026年秋季学期, so a visit before 2026-09-01 is not judged by it."""
+        return item.effective_from is None or item.effective_from <= self.on
 
     def status(self, item: Item) -> str:
         """``draft`` for a draft pack's items, ``expired`` past the (inherited) end date, else ``in_force``."""
@@ -264,7 +271,7 @@ def compose(
         items = [
             data
             for item in checklist.items
-            if item.checked_by in VISIT_CHECKERS and reaches(item, profile)
+            if item.checked_by in VISIT_CHECKERS and reaches(item, profile) and context.started(item)
             for data in _composed(item, profile, context)
         ]
         if items:

@@ -91,6 +91,38 @@ def test_export_xlsform_converts_with_pyxform(run, policy_set, tmp_path):
     assert "<h:html" in xml and "dudao_" + policy_set in xml
 
 
+def _survey_names(path) -> set[str]:
+    survey = load_workbook(path)["survey"]
+    return {row[1] for row in survey.iter_rows(min_row=2, values_only=True) if row[1]}
+
+
+@pytest.mark.parametrize(
+    ("policy_set", "stage", "trait", "item_id"),
+    [
+        ("xinganmeng", "primary", "minority_language", "xinganmeng.teaching.minority_language_school_plan"),
+        ("liaocheng", "junior", "school_bus", "liaocheng.conditions.standard_canteen_bus"),
+    ],
+)
+def test_export_xlsform_for_a_school_with_a_trait(run, tmp_path, policy_set, stage, trait, item_id):
+    """An item addressed to schools with a trait (兴署发〔2025〕53 二(三)8: 原民族语言授课学校; 聊城 清单9:
+    开通校车学校) is in the exported form of such a school, and only of such a school."""
+    field = item_id.replace(".", "_")
+    base = ["checklists", "export", "--policy-set", policy_set, "--format", "xlsform", "--stage", stage]
+    base += ["--location", "village"]
+    with_trait, without = tmp_path / "with.xlsx", tmp_path / "without.xlsx"
+    result = run(*base, "--trait", trait, "--trait", "canteen", "--output", str(with_trait))
+    assert result.exit_code == 0, result.output
+    assert field in _survey_names(with_trait)
+    assert run(*base, "--output", str(without)).exit_code == 0
+    assert field not in _survey_names(without)
+
+
+def test_export_refuses_an_unknown_trait(app):
+    args = ["checklists", "export", "--policy-set", "xiji", "--format", "xlsform", "--trait", "nonsense"]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code != 0 and "nonsense" in result.output
+
+
 def test_export_unknown_policy_set_fails_clearly(app):
     result = app.test_cli_runner().invoke(args=["checklists", "export", "--policy-set", "nowhere"])
     assert result.exit_code != 0 and "unknown policy set 'nowhere'" in result.output

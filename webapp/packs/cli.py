@@ -10,7 +10,7 @@ import click
 from checklists import PackError, load_packs
 from checklists.export import pack_items, xlsform_workbook
 from checklists.generator import GeneratorError, SchoolProfile, compose
-from checklists.vocabulary import LOCATIONS, STAGES, VISIT_TYPES
+from checklists.vocabulary import LOCATIONS, SCHOOL_TRAITS, STAGES, VISIT_TYPES
 
 checklists_cli = click.Group("checklists", help="Policy packs: validate, list, export.")
 
@@ -48,10 +48,24 @@ def list_cmd() -> None:
     "--location", type=click.Choice(list(LOCATIONS)), default="town", show_default=True, help="xlsform: location"
 )
 @click.option("--boarding/--no-boarding", default=False, help="xlsform: boarding school")
+@click.option(
+    "--trait",
+    "traits",
+    type=click.Choice(list(SCHOOL_TRAITS)),
+    multiple=True,
+    help="xlsform: a school trait (repeat for several), e.g. minority_language, group_core, school_bus",
+)
 @click.option("--visit-type", type=click.Choice(list(VISIT_TYPES)), default="routine", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="write here instead of standard output")
 def export_cmd(
-    policy_set: str, fmt: str, stage: str, location: str, boarding: bool, visit_type: str, output: str | None
+    policy_set: str,
+    fmt: str,
+    stage: str,
+    location: str,
+    boarding: bool,
+    traits: tuple[str, ...],
+    visit_type: str,
+    output: str | None,
 ) -> None:
     """Export a pack's items as JSON, or a composed checklist as an XLSForm workbook."""
     packs = _load()
@@ -64,7 +78,10 @@ def export_cmd(
         data = json.dumps(pack_items(pack), ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     else:
         try:
-            snapshot = compose(pack, SchoolProfile(stage, location, boarding), visit_type)
+            # Items addressed to schools with a trait (原民族语言授课、集团核心校、校车…) reach the form only
+            # when the school has it, as on the web (?traits=…).
+            profile = SchoolProfile(stage, location, frozenset(traits), is_boarding=boarding)
+            snapshot = compose(pack, profile, visit_type)
         except GeneratorError as exc:
             raise click.ClickException(str(exc)) from exc
         data = xlsform_workbook(snapshot)
