@@ -91,6 +91,27 @@ export async function saveVisitHeader(visit, body) {
 }
 
 /**
+ * Start a planned visit (its first change): the stored record becomes in_progress and its header
+ * (`header(record)`) is enqueued, in one transaction. The record is read here, not taken from the page:
+ * another tab of the app may have changed it since the page loaded it (the summary typed there) or started
+ * the visit already (then nothing is enqueued). Returns the stored record (undefined when gone).
+ * @param {string} visitId
+ * @param {(visit: object) => object} header the VisitUpsert payload of the started record
+ */
+export async function startVisit(visitId, header) {
+  const visit = await transaction([S.visits, S.outbox], "readwrite", async (s) => {
+    const stored = await req(s[S.visits].get(visitId));
+    if (!stored || stored.local_state !== "planned") return stored;
+    const started = { ...stored, local_state: "in_progress", started_at: stored.started_at || now() };
+    await req(s[S.visits].put(started));
+    await req(s[S.outbox].add(newEntry("visit", { id: visitId, visit_id: visitId, body: header(started) })));
+    return started;
+  });
+  progress(visitId);
+  return visit;
+}
+
+/**
  * Store a new photo (blob and metadata) and enqueue its upload together.
  * @param {object} photo {id, visit_id, item_id, blob, sha256, caption, captured_at, …}
  */
