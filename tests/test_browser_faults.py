@@ -1,25 +1,32 @@
-"""Faults that could lose or double an inspector's record, in Chromium: two tabs of the app on one visit.
+"""Faults that could lose or double an inspector's record, in Chromium: a page closed before its save,
+two tabs of the app on one visit.
 
 Same live server and phone helpers as test_browser_visits.py; the server's database is checked directly.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.visits.models import ItemResult, Visit
+from webapp.visits.models import ItemResult, Photo, ResultWrite, Visit
 
 from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
+    FAST,
     TIMEOUT,
+    add_photos,
     download,
+    first,
     item_card,
     open_phone,
     open_visit,
     rows,
     serve,
+    small_photo,
     until,
     wait_synced,
     world,
@@ -44,7 +51,6 @@ def stored_visit(page: Any, visit_id: str) -> dict[str, Any]:
     return page.evaluate("(id) => window.dudao.db.get('visits', id)", visit_id)
 
 
-@pytest.mark.both_databases
 def test_two_tabs_on_one_visit_keep_each_others_changes(browser, serve, world):  # noqa: F811
     server = serve()
     items, visit_id = world["items"], world["visit_id"]
@@ -77,5 +83,61 @@ def test_two_tabs_on_one_visit_keep_each_others_changes(browser, serve, world): 
     assert (visit.state, visit.summary) == ("in_progress", "另一页写的小结")
     db.session.rollback()
     assert rows(ItemResult, visit_id=visit_id) == 2
+    assert not errors, errors
+    phone.close()
+
+
+def test_what_was_typed_just_before_the_page_closed_is_kept(browser, serve, world, tmp_path):  # noqa: F811
+    """Closed (or left for another page) within the save's debounce: nothing typed is lost, nothing doubled."""
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    # Saves wait a minute after typing: every edit below is still waiting when its page goes.
+    phone.add_init_script(f"window.DUDAO_CONFIG = {json.dumps({**FAST, 'saveDelayMs': 60000, 'photoHoldMs': 60000})};")
+    download(page, visit_id)
+    page.reload()
+    page.evaluate("window.dudao.ready")
+    open_visit(page, visit_id)
+    phone.set_offline(True)
+    photo_item, numeric = first(items, "yes_no", photo=True), first(items, "numeric")
+    card = item_card(page, photo_item)
+    card.locator("button[data-answer=yes]").click()
+    add_photos(page, photo_item, [small_photo(tmp_path, "gate.jpg", (200, 40, 40))])
+    card.locator(".obs-toggle").click()
+    card.locator("textarea.obs").fill("门卫室两名保安在岗")
+    item_card(page, numeric).locator("input.num").fill("7")
+    card.locator("li.photo .caption").fill("校门")
+    page.close()  # the tab is closed at once
+
+    page = open_tab(phone, server, visit_id)
+    card = item_card(page, photo_item)
+    assert card.locator("button[data-answer=yes]").get_attribute("aria-pressed") == "true"
+    assert card.locator("textarea.obs").input_value() == "门卫室两名保安在岗"
+    assert item_card(page, numeric).locator("input.num").input_value() == "7"
+    card.locator("li.photo").wait_for()
+    assert card.locator("li.photo .caption").input_value() == "校门"
+    page.click("#to-submit")
+    page.fill("#summary", "安全工作扎实")
+    page.goto(server.url + "/manifest.webmanifest")  # another page: this one is unloaded
+    page.close()
+
+    page = open_tab(phone, server, visit_id)
+    page.click("#to-submit")
+    assert page.locator("#summary").input_value() == "安全工作扎实"
+    page.click("#submit")
+    page.click("#confirm-submit")
+    page.wait_for_selector(".readonly")
+    assert page.evaluate("localStorage.getItem('dudao-unsaved')") is None  # nothing left waiting
+    phone.set_offline(False)
+    wait_synced(page, visit_id)
+    db.session.expire_all()
+    visit = db.session.get(Visit, visit_id)
+    assert (visit.state, visit.summary, visit.is_fully_received) == ("submitted", "安全工作扎实", True)
+    results = {r.item_id: r for r in db.session.scalars(select(ItemResult).where(ItemResult.visit_id == visit_id))}
+    assert results[photo_item["id"]].observation == "门卫室两名保安在岗"
+    assert results[numeric["id"]].value == {"number": 7}
+    assert [p.caption for p in db.session.scalars(select(Photo).where(Photo.visit_id == visit_id))] == ["校门"]
+    db.session.rollback()
+    assert rows(ResultWrite, visit_id=visit_id) == 2  # one write per item: recovered, not doubled
     assert not errors, errors
     phone.close()
