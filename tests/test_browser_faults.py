@@ -1,5 +1,5 @@
 """Faults that could lose or double an inspector's record, in Chromium: a page closed before its save,
-two tabs of the app on one visit.
+two tabs of the app on one visit, a phone clock set back.
 
 Same live server and phone helpers as test_browser_visits.py; the server's database is checked directly.
 """
@@ -139,5 +139,54 @@ def test_what_was_typed_just_before_the_page_closed_is_kept(browser, serve, worl
     assert [p.caption for p in db.session.scalars(select(Photo).where(Photo.visit_id == visit_id))] == ["校门"]
     db.session.rollback()
     assert rows(ResultWrite, visit_id=visit_id) == 2  # one write per item: recovered, not doubled
+    assert not errors, errors
+    phone.close()
+
+
+#: The phone's clock, off by ``window.__skewMs`` (first taken from sessionStorage "skew", so it holds from the start).
+SKEWED_CLOCK = """
+(() => {
+  const Real = Date;
+  window.__skewMs = Number(sessionStorage.getItem("skew") || 0);
+  class Skewed extends Real {
+    constructor(...args) {
+      if (args.length) super(...args);
+      else super(Real.now() + window.__skewMs);
+    }
+    static now() {
+      return Real.now() + window.__skewMs;
+    }
+  }
+  globalThis.Date = Skewed;
+})();
+"""
+
+
+@pytest.mark.both_databases
+def test_a_clock_set_back_does_not_lose_the_next_edit(browser, serve, world):  # noqa: F811
+    """The phone's clock ran an hour fast, and the network set it right: the later answer still wins."""
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    phone.add_init_script(SKEWED_CLOCK)
+    download(page, visit_id)
+    page.evaluate("sessionStorage.setItem('skew', String(3600 * 1000))")
+    page.reload()
+    page.evaluate("window.dudao.ready")
+    open_visit(page, visit_id)
+    item = first(items, "yes_no")
+    item_card(page, item).locator("button[data-answer=yes]").click()
+    page.evaluate("window.dudao.flush()")
+    wait_synced(page, visit_id)
+    page.evaluate("window.__skewMs = 0")  # the clock is set back an hour
+    item_card(page, item).locator("button[data-answer=no]").click()
+    page.evaluate("window.dudao.flush()")
+    wait_synced(page, visit_id)
+    db.session.expire_all()
+    result = db.session.scalars(select(ItemResult).where(ItemResult.item_id == item["id"])).one()
+    decisions = sorted(w.decision for w in db.session.scalars(select(ResultWrite)))
+    db.session.rollback()
+    assert result.value == {"answer": "no"}, "the phone shows 否, the server kept 是"
+    assert decisions == ["applied", "applied"]  # each replaced what was there when it arrived
     assert not errors, errors
     phone.close()
