@@ -1,5 +1,5 @@
 """Faults that could lose or double an inspector's record, in Chromium: a page closed before its save,
-two tabs of the app on one visit, a phone clock set back.
+two tabs of the app on one visit, a phone clock set back, a full phone.
 
 Same live server and phone helpers as test_browser_visits.py; the server's database is checked directly.
 """
@@ -188,5 +188,61 @@ def test_a_clock_set_back_does_not_lose_the_next_edit(browser, serve, world):  #
     db.session.rollback()
     assert result.value == {"answer": "no"}, "the phone shows 否, the server kept 是"
     assert decisions == ["applied", "applied"]  # each replaced what was there when it arrived
+    assert not errors, errors
+    phone.close()
+
+
+#: IndexedDB refuses writes to the stores named in ``window.__full`` as a full phone does.
+FULL_STORAGE = """
+(() => {
+  window.__full = [];
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (value, key) {
+    if (window.__full.includes(this.name)) throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+    return put.call(this, value, key);
+  };
+})();
+"""
+
+
+def test_a_full_phone_says_so_in_chinese_and_keeps_what_it_has(browser, serve, world, tmp_path):  # noqa: F811
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    phone.add_init_script(FULL_STORAGE)
+    download(page, visit_id)
+    page.reload()
+    page.evaluate("window.dudao.ready")
+    open_visit(page, visit_id)
+    phone.set_offline(True)
+    photo_item = first(items, "yes_no", photo=True)
+    other = next(i for i in items if i["check"]["type"] == "yes_no" and i["id"] != photo_item["id"])
+    item_card(page, photo_item).locator("button[data-answer=yes]").click()
+    add_photos(page, photo_item, [small_photo(tmp_path, "kept.jpg", (200, 40, 40))])
+    page.evaluate("window.dudao.flush()")
+    before = page.evaluate("(id) => window.dudao.outbox.entries(id)", visit_id)
+
+    # The phone is full: the next photo and the next answer are refused, and the person is told why.
+    page.evaluate("window.__full = ['photos', 'results']")
+    item_card(page, photo_item).locator("input.pick").set_input_files(small_photo(tmp_path, "lost.jpg", (9, 9, 9)))
+    toast = page.locator('[data-banner^="toast-"]')
+    toast.first.wait_for()
+    full = "手机存储空间不足。请删除手机上不需要的照片、视频或文件后再试（已保存的记录都还在）。"
+    assert toast.first.inner_text() == f"照片没有保存：{full}"
+    item_card(page, other).locator("button[data-answer=no]").click()
+    page.wait_for_function("document.querySelectorAll('[data-banner^=\"toast-\"]').length === 2")
+    assert toast.nth(1).inner_text() == f"保存失败：{full}"
+    assert page.locator("li.photo").count() == 1 and not page.locator("li.busy").count()
+    assert page.evaluate("(id) => window.dudao.outbox.entries(id)", visit_id) == before  # nothing harmed
+
+    # Space is made: the refused answer was kept aside (unsaved.js) and is saved at the next start; all syncs.
+    page.evaluate("window.__full = []")
+    page.reload()
+    page.evaluate("window.dudao.ready")
+    page.wait_for_selector("article.item")
+    assert item_card(page, other).locator("button[data-answer=no]").get_attribute("aria-pressed") == "true"
+    phone.set_offline(False)
+    wait_synced(page, visit_id)
+    assert rows(ItemResult, visit_id=visit_id) == 2 and rows(Photo, visit_id=visit_id) == 1
     assert not errors, errors
     phone.close()
