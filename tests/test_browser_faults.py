@@ -1,5 +1,5 @@
 """Faults that could lose or double an inspector's record, in Chromium: a page closed before its save,
-two tabs of the app on one visit, a phone clock set back, a full phone.
+two tabs of the app on one visit, a phone clock set back, a full phone, another person signed in meanwhile.
 
 Same live server and phone helpers as test_browser_visits.py; the server's database is checked directly.
 """
@@ -15,11 +15,13 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.visits.models import ItemResult, Photo, ResultWrite, Visit
 
+from .test_browser_outbox import sign_in_app, sign_out, start_unplanned_visit
 from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
     FAST,
     TIMEOUT,
     add_photos,
     download,
+    download_school,
     first,
     item_card,
     open_phone,
@@ -244,5 +246,54 @@ def test_a_full_phone_says_so_in_chinese_and_keeps_what_it_has(browser, serve, w
     phone.set_offline(False)
     wait_synced(page, visit_id)
     assert rows(ItemResult, visit_id=visit_id) == 2 and rows(Photo, visit_id=visit_id) == 1
+    assert not errors, errors
+    phone.close()
+
+
+@pytest.mark.both_databases
+def test_a_tab_left_open_never_sends_its_records_as_the_next_person(browser, serve, world, factory):  # noqa: F811
+    """A records offline; on the same phone A signs out and B signs in (one cookie jar): A's tab, still open,
+    must not send A's visit under B's session. It waits for A, and goes once A is signed in again."""
+    server = serve()
+    items, school = world["items"], world["school"]
+    a, b = world["inspector"], factory.user("inspector", school.county, (school,))
+    db.session.commit()
+    phone, page, errors = open_phone(browser, server, a.username)
+    download_school(page, school.id)
+    page.route("**/api/v1/sync", lambda route: route.abort("connectionreset"))  # A's link is down
+    visit_id = start_unplanned_visit(page, school.id)
+    for item in [i for i in items if i["check"]["type"] == "yes_no"][:2]:
+        item_card(page, item).locator("button[data-answer=yes]").click()
+    page.evaluate("window.dudao.flush()")
+    page.wait_for_function("window.dudao.outbox.state().failures >= 1")
+
+    sign_out(phone, server)
+    other = sign_in_app(phone, server, b.username)
+    page.unroute("**/api/v1/sync")
+    posts = server.count("POST", "/api/v1/sync")
+    page.evaluate("window.dudao.replayNow()")  # A's tab comes back online
+    until(
+        page,
+        """async (b) => {
+            const state = window.dudao.outbox.state();
+            return !state.running && (state.user?.id === b || (await window.dudao.outbox.entries()).length === 0);
+        }""",
+        b.id,
+    )
+    assert rows(Visit, id=visit_id) == 0, "A's visit was sent under B's session"
+    assert rows(ItemResult) == 0
+    assert page.evaluate("window.dudao.outbox.state().user.id") == b.id  # the tab switched to B
+    assert server.count("POST", "/api/v1/sync") == posts + 1  # it tried, and was refused
+    # A's tab now shows B's records; A's wait on the phone, neither parked nor gone.
+    assert page.evaluate("window.dudao.outbox.entries()") == []
+    assert page.evaluate("window.dudao.db.othersWaiting()") == 3
+    other.close()
+    page.close()
+
+    sign_out(phone, server)
+    page = sign_in_app(phone, server, a.username)
+    page.goto(server.url + f"/inspect/#/visit/{visit_id}")
+    wait_synced(page, visit_id)
+    assert rows(Visit, id=visit_id, inspector_id=a.id) == 1 and rows(ItemResult, visit_id=visit_id) == 2
     assert not errors, errors
     phone.close()
