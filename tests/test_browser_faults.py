@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.lessons.models import Activity
 from webapp.visits.models import ItemResult, Photo, ResultWrite, Visit
 
+from .lessons_world import make_world
 from .test_browser_outbox import sign_in_app, sign_out, start_unplanned_visit
 from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
     FAST,
@@ -295,5 +297,39 @@ def test_a_tab_left_open_never_sends_its_records_as_the_next_person(browser, ser
     page.goto(server.url + f"/inspect/#/visit/{visit_id}")
     wait_synced(page, visit_id)
     assert rows(Visit, id=visit_id, inspector_id=a.id) == 1 and rows(ItemResult, visit_id=visit_id) == 2
+    assert not errors, errors
+    phone.close()
+
+
+def test_a_researchers_record_typed_just_before_the_page_closed_is_kept(browser, serve, factory):  # noqa: F811
+    """The 教研员's form saves after a debounce too: closed within it, what was typed is saved at the next start."""
+    lessons = make_world(factory)
+    server = serve()
+    phone, page, errors = open_phone(browser, server, lessons.researcher.username)
+    phone.add_init_script(f"window.DUDAO_CONFIG = {json.dumps({**FAST, 'saveDelayMs': 60000})};")
+    page.wait_for_selector("#lesson-progress")
+    until(page, "async () => !!(await caches.match('/static/inspect/lessons-form.js'))")
+    page.reload()
+    page.wait_for_selector("#lesson-progress")
+    phone.set_offline(True)
+    page.click("button[data-kind=guidance]")
+    page.wait_for_selector(".record-form")
+    record_id = page.evaluate("location.hash.split('/')[2]")
+    page.select_option("select[name=school_id]", str(lessons.rural.id))
+    page.fill("input[name=topic]", "单元整体教学设计")
+    page.fill("textarea[name=notes]", "参加教师12人")
+    page.close()
+
+    page = phone.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(server.url + f"/inspect/#/lessons/{record_id}")
+    page.wait_for_selector(".record-form")
+    assert page.locator("input[name=topic]").input_value() == "单元整体教学设计"
+    assert page.locator("textarea[name=notes]").input_value() == "参加教师12人"
+    assert page.locator("select[name=school_id]").input_value() == str(lessons.rural.id)
+    phone.set_offline(False)
+    page.evaluate("window.dudao.replayNow()")
+    until(page, "async () => !(await window.dudao.outbox.entries()).length && !window.dudao.outbox.state().running")
+    assert rows(Activity, id=record_id, topic="单元整体教学设计", notes="参加教师12人", school_id=lessons.rural.id) == 1
     assert not errors, errors
     phone.close()

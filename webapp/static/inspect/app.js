@@ -56,7 +56,7 @@ for (const feature of Object.values(FEATURES)) outbox.registerLoader(feature.kin
 async function loadFeature() {
   const feature = FEATURES[await role()];
   if (!feature) return;
-  await feature.load();
+  await (await feature.load()).ready; // a feature may first save what a closed page left (lessons.js)
   keepOffline(new URL(feature.entry, import.meta.url).href);
 }
 

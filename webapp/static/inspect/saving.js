@@ -99,7 +99,7 @@ function persist(visitState, itemId) {
  */
 export async function recoverUnsaved() {
   let saved = 0;
-  for (const entry of unsaved.left()) {
+  for (const entry of unsaved.left(["result", "summary", "caption"])) {
     try {
       if (await recover(entry)) saved += 1;
       unsaved.forget(entry.key);
@@ -126,7 +126,6 @@ async function recover(entry) {
     await db.update(S.visits, visit.id, (old) => (old ? { ...old, summary: entry.summary } : undefined));
     return true;
   }
-  if (entry.kind !== "result") return false;
   const stored = await db.get(S.results, [entry.visit_id, entry.item_id]);
   const observation = entry.observation || "";
   const unchanged = stored

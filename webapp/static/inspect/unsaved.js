@@ -2,11 +2,12 @@
 // answers asynchronously, so a tab closed, a link followed or a browser killed in that moment
 // would lose what was just typed (a page being unloaded runs no more of its saves). Each edit is
 // also kept here, synchronously (localStorage), as it is made, and forgotten once IndexedDB has
-// it; at the next start what is left is saved (saving.js recoverUnsaved).
+// it; at the next start what is left is saved (saving.js and lessons-sync.js recoverUnsaved).
 //
 // Entries by key (what they edit; a later edit of it replaces the entry):
 //   {kind, owner, at, …fields}   kind "result" {visit_id, item_id, value, observation},
-//                                "summary" {visit_id, summary}, "caption" {photo_id, caption}
+//                                "summary" {visit_id, summary}, "caption" {photo_id, caption} (saving.js),
+//                                "activity" {record} (a 教研员's record, lessons-form.js and lessons-sync.js)
 // Only the signed-in person's entries are recovered; another person's wait for them.
 
 import { currentOwner } from "./db.js";
@@ -66,11 +67,15 @@ export function forget(key) {
   write(all);
 }
 
-/** The signed-in person's entries left unsaved, oldest first: [{key, kind, at, …fields}]. */
-export function left() {
+/**
+ * The signed-in person's entries of these kinds left unsaved, oldest first: [{key, kind, at, …fields}].
+ * Each feature recovers its own kinds (another's may not be loaded yet).
+ * @param {string[]} kinds
+ */
+export function left(kinds) {
   const owner = currentOwner();
   return Object.entries(read())
-    .filter(([, entry]) => entry && (entry.owner ?? null) === owner)
+    .filter(([, entry]) => entry && (entry.owner ?? null) === owner && kinds.includes(entry.kind))
     .map(([key, entry]) => ({ ...entry, key }))
     .sort((a, b) => a.at - b.at);
 }
