@@ -50,8 +50,27 @@ def require_password_change() -> Response | None:
     return redirect(url_for("auth.change_password"))
 
 
+#: The account a phone's write is made for (its outbox entries' owner): the header it sends with every write.
+USER_HEADER = "X-Dudao-User"
+
+
+def require_same_user() -> Response | None:
+    """A write naming another account than the session's is refused: 409 ``user_changed``, nothing applied.
+
+    A shared phone's browser has one cookie jar for all its tabs: a tab of the offline app opened before one
+    person signed out and another signed in still holds the first person's records, and would send them
+    under the second person's session (a visit recorded offline would become theirs). The phone keeps them
+    for their owner and switches to the person now signed in.
+    """
+    expected = request.headers.get(USER_HEADER)
+    if expected is None or not current_user.is_authenticated or expected == str(current_user.id):
+        return None
+    return error_response(409, "user_changed", "这台手机已换了账号登录，原账号的记录留在手机上，等原账号登录后再发送。")
+
+
 def init(app: Flask) -> None:
-    """Install the loader, the unauthorized handler and the password-change gate."""
+    """Install the loader, the unauthorized handler, the password-change gate and the same-user check."""
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
     app.before_request(require_password_change)
+    app.before_request(require_same_user)

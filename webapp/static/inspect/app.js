@@ -12,7 +12,7 @@ import * as db from "./db.js";
 import * as outbox from "./outbox.js";
 import { showList } from "./list.js";
 import { homeOf, lazy, onLeave, registerView, route, setDefaultView } from "./router.js";
-import { flushAll } from "./saving.js";
+import { flushAll, recoverUnsaved } from "./saving.js";
 import { config, role, state } from "./state.js";
 import {
   checkStorage,
@@ -56,7 +56,7 @@ for (const feature of Object.values(FEATURES)) outbox.registerLoader(feature.kin
 async function loadFeature() {
   const feature = FEATURES[await role()];
   if (!feature) return;
-  await feature.load();
+  await (await feature.load()).ready; // a feature may first save what a closed page left (lessons.js)
   keepOffline(new URL(feature.entry, import.meta.url).href);
 }
 
@@ -111,7 +111,10 @@ function ownerChanged(event) {
   if (changed && starting === null) {
     state.current = null;
     location.hash = "#/";
-    loadFeature().finally(route);
+    recoverUnsaved()
+      .catch(() => 0)
+      .then(loadFeature)
+      .finally(route);
   }
 }
 
@@ -134,6 +137,8 @@ async function start() {
   state.deviceId = await db.deviceId();
   listen();
   await Promise.all([readStorage(), whoIsSignedIn(asked)]);
+  // What a page closed within a save's debounce left: saved before anything is drawn or sent.
+  await recoverUnsaved().catch(() => 0);
   // Before the first page: a role's routes (#/lessons/…) must exist when the page opens on one.
   await loadFeature().catch(() => {}); // not loadable: the home page says so
   starting = null;

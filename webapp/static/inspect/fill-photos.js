@@ -9,6 +9,7 @@ import { itemsOf } from "./checks.js";
 import { config, state } from "./state.js";
 import { kick } from "./status.js";
 import { errorText, h, root, toast } from "./ui.js";
+import * as unsaved from "./unsaved.js";
 import { drawItemState, ensureStarted, objectUrls, updateProgress } from "./visit.js";
 
 /** The 拍照 (camera) and 相册 (gallery) buttons for an item ("" for photos of no item). */
@@ -134,8 +135,11 @@ function photoRow(photo, entry) {
 }
 
 const captionTimers = new Map();
+/** The unsaved.js key of a photo's caption. */
+const captionKey = (photoId) => `caption:${photoId}`;
 
 function captionChanged(photo, caption) {
+  unsaved.note(captionKey(photo.id), "caption", { photo_id: photo.id, caption });
   clearTimeout(captionTimers.get(photo.id));
   captionTimers.set(
     photo.id,
@@ -143,6 +147,7 @@ function captionChanged(photo, caption) {
       captionTimers.delete(photo.id);
       // Typing keeps the upload waiting a little, so the caption goes with it.
       const updated = await visitsSync.updatePhoto(photo.id, { caption, hold_until: Date.now() + config.photoHoldMs });
+      unsaved.settle(captionKey(photo.id), { caption }); // or uploaded already: nothing left to save
       if (updated) photo.caption = caption;
       setTimeout(kick, config.photoHoldMs + 100);
     }, config.saveDelayMs),
@@ -158,6 +163,7 @@ async function releasePhoto(photo, input) {
     changes.caption = input.value;
   }
   const updated = await visitsSync.updatePhoto(photo.id, changes);
+  if ("caption" in changes) unsaved.settle(captionKey(photo.id), { caption: changes.caption });
   if (updated) photo.caption = updated.caption;
   kick();
 }

@@ -11,11 +11,20 @@ import { onLeave } from "./router.js";
 import { beginRender, config, state } from "./state.js";
 import { kick } from "./status.js";
 import { bar, h, root, setChrome, toast } from "./ui.js";
+import * as unsaved from "./unsaved.js";
 
 const { S } = db;
 let editing = null; // {record, data, timer}
+/** The unsaved.js key of a record. */
+const unsavedKey = (id) => `activity:${id}`;
 
 onLeave(() => flush());
+// Leaving the app (another app, the tab closed): save now what waits for its debounce. What a closed page
+// could not save is kept in unsaved.js from the keystroke on, and saved at the next start (lessons-sync.js).
+window.addEventListener("pagehide", () => flush());
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") flush();
+});
 
 function flush() {
   if (!editing || !editing.timer) return Promise.resolve();
@@ -27,7 +36,9 @@ function flush() {
 async function save() {
   const current = editing;
   if (!current || current.locked) return;
-  current.record = await saveRecord(current.record, current.data.kinds);
+  const { record } = current;
+  current.record = await saveRecord(record, current.data.kinds);
+  unsaved.settle(unsavedKey(record.id), { record });
   drawProblems();
   kick();
 }
@@ -35,6 +46,7 @@ async function save() {
 function change(name, value) {
   if (!editing || editing.locked) return;
   editing.record = { ...editing.record, [name]: value };
+  unsaved.note(unsavedKey(editing.record.id), "activity", { record: editing.record });
   clearTimeout(editing.timer);
   editing.timer = setTimeout(() => {
     editing.timer = null;
@@ -271,6 +283,7 @@ async function deleteRecord() {
   if (!editing || !window.confirm("删除这条记录？")) return;
   clearTimeout(editing.timer);
   editing.record = { ...editing.record, is_deleted: true };
+  unsaved.note(unsavedKey(editing.record.id), "activity", { record: editing.record });
   await save();
   location.hash = "#/";
 }

@@ -10,7 +10,8 @@
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
-import { localToday, tally } from "./lessons-count.js";
+import { isLockedDay, localToday, tally } from "./lessons-count.js";
+import * as unsaved from "./unsaved.js";
 import { upload } from "./visits-sync.js";
 
 const { S } = db;
@@ -118,6 +119,36 @@ export async function saveRecord(record, kinds) {
     await db.req(s[S.outbox].add(outbox.newEntry("activity", { id: writeId, visit_id: record.id, body: payload })));
   });
   return stored;
+}
+
+/**
+ * At start: save the records a page closed too soon left in unsaved.js (lessons-form.js), where they differ
+ * from what IndexedDB holds. A record of a closed term, deleted since or gone takes nothing; an edit that
+ * fails to save (or finds no bundle yet) is kept for the next start.
+ * @returns {Promise<number>} how many records were saved
+ */
+export async function recoverUnsaved() {
+  const left = unsaved.left(["activity"]);
+  const data = left.length ? await bundle() : null;
+  if (!data) return 0;
+  let saved = 0;
+  for (const entry of left) {
+    try {
+      const stored = await db.get(S.activities, entry.record.id);
+      const typed = { is_deleted: Boolean(entry.record.is_deleted) };
+      for (const name of FIELDS) typed[name] = entry.record[name];
+      const locked = !stored || stored.is_deleted || (isLockedDay(data, stored.occurred_on) && !stored.incomplete);
+      const same = (name) => JSON.stringify(stored[name] ?? null) === JSON.stringify(typed[name] ?? null);
+      if (!locked && !Object.keys(typed).every(same)) {
+        await saveRecord({ ...stored, ...typed }, data.kinds);
+        saved += 1;
+      }
+      unsaved.forget(entry.key);
+    } catch {
+      /* IndexedDB failed: kept for the next start */
+    }
+  }
+  return saved;
 }
 
 /** Keep a photo of a record and queue its upload (after the record's own write). */

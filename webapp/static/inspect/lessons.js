@@ -6,8 +6,11 @@
 //   #/lessons/new/<kind>    start a record of that kind (听评课, 教研指导 …)
 //   #/lessons/<id>          a record (lessons-form.js)
 
-import "./lessons-sync.js";
+import { recoverUnsaved } from "./lessons-sync.js";
 import { lazy, registerHome, registerView } from "./router.js";
+
+/** Settled once what a closed page left unsaved is saved (app.js waits for it before the first page). */
+export const ready = recoverUnsaved().catch(() => 0);
 
 registerHome("researcher", lazy(() => import("./lessons-home.js"), "showLessonsHome"));
 registerView(/^#\/lessons\/new\/([a-z_]+)$/, lazy(() => import("./lessons-home.js"), "startRecord"));

@@ -23,6 +23,8 @@
 //   and never sooner than a Retry-After says. A 503 on an entry of a sender with a
 //   `lane` (photos while storage is down) holds back that lane only.
 // - 401 (`auth_required`) pauses everything until the person signs in again; nothing is dropped.
+// - Every write names its records' owner (X-Dudao-User): signed in as someone else by now (another tab),
+//   the server refuses it (409 `user_changed`), the round stops and the page switches to that person.
 //
 // This module never touches the DOM: it reports through `events`
 //   "progress" {visit_id, pending, failed, syncing}   after any change of a record's entries
@@ -180,6 +182,7 @@ export function takeEarly(url) {
  * One API request, answered as an outcome instead of an exception:
  * {type: "ok", status, body} | {type: "network", message}
  * | {type: "transient", status, code, message, busy, retryAfterMs} | {type: "auth", message} | {type: "csrf"}
+ * | {type: "switched", message} (a write for another account than the one signed in now: see `write`)
  * | {type: "rejected", status, code, message, fields, body}.
  * `busy`: the server as a whole cannot answer now (502/503/504/408/429, a proxy's page), not this entry's fault.
  * @param {string} method
@@ -231,6 +234,7 @@ export async function call(method, url, options = {}) {
     return { type: "auth", reason: "password", message: error.message || "请先修改初始密码。" };
   }
   if (status === 400 && error.code === "csrf_failed") return { type: "csrf" };
+  if (status === 409 && error.code === "user_changed") return { type: "switched", message: error.message || "" };
   if (status >= 500 || status === 408 || status === 429) {
     const seconds = Number(response.headers.get("Retry-After"));
     return {
@@ -289,6 +293,12 @@ export function signedOut(reason = "session") {
  * Same outcomes as `call`.
  */
 export async function write(method, url, options = {}) {
+  // Whose records these are (taken before any session check below): another tab may have signed someone else
+  // in since (one cookie jar for all tabs); the server then refuses the write (409 user_changed).
+  const owner = currentOwner();
+  if (owner !== null) {
+    options = { ...options, headers: { ...(options.headers || {}), "X-Dudao-User": String(owner) } };
+  }
   if (!csrfToken) {
     const session = await checkSession();
     if (session.type !== "ok") return session;
@@ -304,6 +314,8 @@ export async function write(method, url, options = {}) {
     }
   }
   if (outcome.type === "auth") signedOut(outcome.reason);
+  // Someone else is signed in now: learn who (the page switches to their records); these wait for their owner.
+  if (outcome.type === "switched") await checkSession();
   return outcome;
 }
 
@@ -733,7 +745,7 @@ async function sendBatch(groups, { blocked, trouble }) {
   }
   try {
     const outcome = await write("POST", "/api/v1/sync", { json: { entries: payload } });
-    if (outcome.type === "auth") return { stop: true };
+    if (outcome.type === "auth" || outcome.type === "switched") return { stop: true };
     if (outcome.type === "rejected" && outcome.status === 404) {
       batchMissingUntil = Date.now() + BATCH_RETRY_MS;
       trouble.single = true;

@@ -8,6 +8,7 @@ import { showFill } from "./fill.js";
 import { beginRender, config, state } from "./state.js";
 import { drawStatus, kick } from "./status.js";
 import { bar, h, nowIso, root, setChrome } from "./ui.js";
+import * as unsaved from "./unsaved.js";
 import { counts, headerBody, loadVisit, revokeUrls } from "./visit.js";
 
 const { S } = db;
@@ -37,6 +38,7 @@ export async function showSubmit(visitId) {
     value: visitState.visit.summary || "",
     disabled: visitState.readOnly,
     oninput: (event) => {
+      unsaved.note(summaryKey(visitId), "summary", { visit_id: visitId, summary: event.target.value });
       clearTimeout(visitState.summaryTimer);
       visitState.summaryTimer = setTimeout(() => saveSummary(visitState, event.target.value), config.saveDelayMs);
     },
@@ -120,8 +122,12 @@ export async function showSubmit(visitId) {
   );
 }
 
+/** The unsaved.js key of a visit's summary. */
+const summaryKey = (visitId) => `summary:${visitId}`;
+
 async function saveSummary(visitState, text) {
   const visit = await db.update(S.visits, visitState.visit.id, (old) => (old ? { ...old, summary: text } : undefined));
+  unsaved.settle(summaryKey(visitState.visit.id), { summary: text });
   if (visit) visitState.visit = { ...visitState.visit, summary: text };
 }
 
@@ -144,6 +150,7 @@ async function submit(visitState) {
       declared: { result_count: answered, photo_hashes: [...new Set(pics.map((p) => p.sha256))] },
     }),
   );
+  unsaved.settle(summaryKey(visit.id), { summary });
   kick();
   location.hash = `#/visit/${visit.id}`;
   window.scrollTo(0, 0);

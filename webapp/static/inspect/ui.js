@@ -90,8 +90,13 @@ export function afterPaint() {
   });
 }
 
-/** The message of an error (or the thing thrown itself). */
+/** The message of an error (or the thing thrown itself); a full phone is said in Chinese, with what to do. */
 export function errorText(error) {
+  // IndexedDB refuses a write when the phone (or the browser's share of it) is full: the browser's own message
+  // is English ("The quota has been exceeded.") and says nothing of what still holds.
+  if (error && (error.name === "QuotaExceededError" || /quota/i.test(String(error.message || "")))) {
+    return "手机存储空间不足。请删除手机上不需要的照片、视频或文件后再试（已保存的记录都还在）。";
+  }
   return error && error.message ? error.message : error;
 }
 

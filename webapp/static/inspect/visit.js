@@ -8,7 +8,7 @@ import * as visitsSync from "./visits-sync.js";
 import { evaluate, itemsOf, OUTCOMES } from "./checks.js";
 import { LOCKED } from "./review-state.js";
 import { state } from "./state.js";
-import { nowIso, root, STATE_LABELS } from "./ui.js";
+import { root, STATE_LABELS } from "./ui.js";
 
 const { S } = db;
 /** Object URLs of photo thumbnails on screen, revoked when the page changes. */
@@ -79,16 +79,19 @@ export function headerBody(visit, visitState, extra = {}) {
   };
 }
 
-/** The first change to a planned visit starts it: its header goes first in the outbox. */
+/**
+ * The first change to a planned visit starts it: its header goes first in the outbox. The page's copy of the
+ * visit is replaced by the stored one (another tab may have changed it: its summary must not be undone).
+ */
 export async function ensureStarted(visitState) {
   if (visitState.visit.local_state !== "planned") return;
-  const visit = { ...visitState.visit, local_state: "in_progress", started_at: visitState.visit.started_at || nowIso() };
-  visitState.visit = visit;
-  await visitsSync.saveVisitHeader(visit, headerBody(visit, "in_progress"));
+  const visit = await visitsSync.startVisit(visitState.visit.id, (started) => headerBody(started, "in_progress"));
+  if (visit) visitState.visit = visit;
   const badge = root.querySelector(".visit-header .visit-state");
-  if (badge) {
-    badge.textContent = STATE_LABELS.in_progress;
-    badge.className = "badge visit-state state-in_progress";
+  const shown = visitState.visit.local_state;
+  if (badge && STATE_LABELS[shown]) {
+    badge.textContent = STATE_LABELS[shown];
+    badge.className = `badge visit-state state-${shown}`;
   }
 }
 

@@ -27,6 +27,18 @@ function now() {
 // --- enqueueing ----------------------------------------------------------------
 
 /**
+ * An edit's time: now, but never before the item's previous edit on this phone. The server keeps the write
+ * with the latest time (last write wins); a phone whose clock is set back (the network corrects a clock that
+ * ran an hour fast) would otherwise stamp its next edit earlier than the one it replaces, and lose it there.
+ * @param {string|undefined} previous the previous edit's edited_at
+ * @param {string} current now
+ */
+function after(previous, current) {
+  const last = previous ? Date.parse(previous) : NaN;
+  return Number.isFinite(last) && last >= Date.parse(current) ? new Date(last + 1).toISOString() : current;
+}
+
+/**
  * Save an item's result and, if it has a value, enqueue its write, in one
  * transaction (a saved change always has its outbox entry). Unsent older writes
  * of the same item are dropped: the new write carries the whole value.
@@ -34,17 +46,18 @@ function now() {
  * @returns {Promise<object>} the stored result record
  */
 export async function recordResult(change) {
-  const editedAt = now();
   const writeId = uuid();
   const record = {
     visit_id: change.visit_id,
     item_id: change.item_id,
     value: change.value,
     observation: change.observation || "",
-    edited_at: editedAt,
+    edited_at: now(),
     write_id: writeId,
   };
   await transaction([S.results, S.outbox], "readwrite", async (s) => {
+    const before = await req(s[S.results].get([change.visit_id, change.item_id]));
+    record.edited_at = after(before && before.edited_at, record.edited_at);
     await req(s[S.results].put(record));
     // The server has no "unanswered": an observation alone waits for a value.
     if (change.value === null || change.value === undefined) return;
@@ -59,7 +72,7 @@ export async function recordResult(change) {
       item_id: change.item_id,
       value: change.value,
       observation: record.observation,
-      edited_at: editedAt,
+      edited_at: record.edited_at,
       device_id: change.device_id,
     };
     await req(s[S.outbox].add(newEntry("result", { id: writeId, visit_id: change.visit_id, write })));
@@ -88,6 +101,27 @@ export async function saveVisitHeader(visit, body) {
     await req(s[S.outbox].add(newEntry("visit", { id: visit.id, visit_id: visit.id, body })));
   });
   progress(visit.id);
+}
+
+/**
+ * Start a planned visit (its first change): the stored record becomes in_progress and its header
+ * (`header(record)`) is enqueued, in one transaction. The record is read here, not taken from the page:
+ * another tab of the app may have changed it since the page loaded it (the summary typed there) or started
+ * the visit already (then nothing is enqueued). Returns the stored record (undefined when gone).
+ * @param {string} visitId
+ * @param {(visit: object) => object} header the VisitUpsert payload of the started record
+ */
+export async function startVisit(visitId, header) {
+  const visit = await transaction([S.visits, S.outbox], "readwrite", async (s) => {
+    const stored = await req(s[S.visits].get(visitId));
+    if (!stored || stored.local_state !== "planned") return stored;
+    const started = { ...stored, local_state: "in_progress", started_at: stored.started_at || now() };
+    await req(s[S.visits].put(started));
+    await req(s[S.outbox].add(newEntry("visit", { id: visitId, visit_id: visitId, body: header(started) })));
+    return started;
+  });
+  progress(visitId);
+  return visit;
 }
 
 /**
