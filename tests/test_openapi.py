@@ -61,11 +61,21 @@ def test_a_changed_schema_changes_the_document(app, monkeypatch):
     assert "note" in build(app)["components"]["schemas"]["Plan"]["required"]
 
 
+def test_every_write_may_name_its_owner_and_be_refused_409(app):
+    """The phone names its records' owner on every write (X-Dudao-User); another account answers 409."""
+    document = build(app)
+    for path, operations in document["paths"].items():
+        for method, item in operations.items():
+            headers = [p["name"] for p in item["parameters"] if p["in"] == "header"]
+            assert ("X-Dudao-User" in headers) == (method != "get"), (method, path)
+            assert method == "get" or "409" in item["responses"], (method, path)
+
+
 def test_uploads_and_the_photo_attach_body_are_described(app):
     document = build(app)
     chunk = document["paths"]["/api/v1/uploads/{sha256}"]["put"]
     assert "application/octet-stream" in chunk["requestBody"]["content"]
-    assert [p["name"] for p in chunk["parameters"] if p["in"] == "header"] == ["Content-Range"]
+    assert [p["name"] for p in chunk["parameters"] if p["in"] == "header"] == ["Content-Range", "X-Dudao-User"]
     assert "received" in document["components"]["schemas"]["OffsetMismatch"]["properties"]
     for path in ("/api/v1/visits/{visit_id}/photos/{photo_id}", "/api/v1/activities/{activity_id}/photos/{photo_id}"):
         content = document["paths"][path]["put"]["requestBody"]["content"]

@@ -392,3 +392,22 @@ def test_a_refused_entry_leaves_one_audit_entry_per_change_kept(phone, inspector
         ("sync_batch", "batch"),
     ]
     assert rows[2].new_value["rejected"] == 1
+
+
+def test_a_write_for_another_account_is_refused_whole(phone, inspector_world, checklist):
+    """A shared phone's old tab names its records' owner (X-Dudao-User); the session is someone else's: 409
+    user_changed and nothing applied. Reads, unknown routes and methods are not its business."""
+    version, _items = checklist
+    own = str(inspector_world["inspector"].id)
+    visit_id = str(uuid.uuid4())
+    body = {"entries": [_entry("visit_put", visit_id, _header(inspector_world, version))]}
+    refused = phone.post("/api/v1/sync", json=body, headers={"X-Dudao-User": own + "0"})
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "user_changed"
+    assert _count(Visit) == 0
+    assert phone.put(f"/api/v1/visits/{visit_id}", json={}, headers={"X-Dudao-User": "1" + own}).status_code == 409
+    assert phone.get("/api/v1/me", headers={"X-Dudao-User": own + "0"}).status_code == 200
+    assert phone.open("/api/v1/sync", method="TRACE", headers={"X-Dudao-User": own + "0"}).status_code == 405
+    assert phone.post("/api/v1/nothing-here", json={}, headers={"X-Dudao-User": own + "0"}).status_code == 404
+    accepted = phone.post("/api/v1/sync", json=body, headers={"X-Dudao-User": own})
+    assert accepted.status_code == 200 and accepted.get_json()["entries"][0]["status"] == 201
+    assert _count(Visit) == 1

@@ -32,7 +32,7 @@ ERRORS: dict[int, str] = {
     401: "未登录或会话已结束（code: auth_required）：手机保留待上传数据，请重新登录",
     403: "没有权限（角色、学校或县区不符）",
     404: "记录不存在或不属于当前用户",
-    409: "状态冲突（已提交、学期已结束、编号被另一条记录使用等）",
+    409: "状态冲突（已提交、学期已结束、编号被另一条记录使用、手机已换账号登录等）",
     413: "请求内容过大",
     422: "数据校验失败：fields 按字段列出问题",
     429: "请求过于频繁：按 Retry-After（秒）等待后重试",
@@ -209,12 +209,34 @@ def build(app: Flask) -> dict[str, Any]:
             body = _request_body(plugin, described)
             if body is not None:
                 item["requestBody"] = body
+            if method != "GET":
+                _owner_check(item, error)
             paths.setdefault(_path(rule), {})[method.lower()] = item
     for path, operations in paths.items():
         api.path(path, operations=operations)
     document = api.to_dict()
     _describe_text_rule(document)
     return document
+
+
+def _owner_check(item: dict[str, Any], error: dict[str, Any]) -> None:
+    """Every write may name its records' owner (auth/login.py ``require_same_user``): another account than the
+    session's answers 409 ``user_changed`` (the one error shape ``error``) and nothing is applied."""
+    from .auth.login import USER_HEADER
+
+    item["parameters"].append(
+        {
+            "name": USER_HEADER,
+            "in": "header",
+            "required": False,
+            "description": "写入记录所属账号的 id（手机发送）；与当前登录账号不同时答 409 user_changed，不写入任何内容",
+            "schema": {"type": "string"},  # any value: compared with the account signed in
+        }
+    )
+    conflict = item["responses"].setdefault("409", {"$ref": "#/components/responses/Error409"})
+    for media in conflict.get("content", {}).values():
+        # The operation's own 409 body (an upload's offset) or the plain error of a changed account.
+        media["schema"] = {"anyOf": [media["schema"], error]}
 
 
 def _text_rule(schema: dict[str, Any], components: dict[str, Any], seen: set[str]) -> None:

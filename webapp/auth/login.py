@@ -52,6 +52,7 @@ def require_password_change() -> Response | None:
 
 #: The account a phone's write is made for (its outbox entries' owner): the header it sends with every write.
 USER_HEADER = "X-Dudao-User"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def require_same_user() -> Response | None:
@@ -63,7 +64,9 @@ def require_same_user() -> Response | None:
     for their owner and switches to the person now signed in.
     """
     expected = request.headers.get(USER_HEADER)
-    if expected is None or not current_user.is_authenticated or expected == str(current_user.id):
+    if expected is None or request.method not in WRITE_METHODS or request.routing_exception is not None:
+        return None  # a read, or no such route or method (404/405 say so)
+    if not current_user.is_authenticated or expected == str(current_user.id):
         return None
     return error_response(409, "user_changed", "这台手机已换了账号登录，原账号的记录留在手机上，等原账号登录后再发送。")
 
