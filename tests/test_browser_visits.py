@@ -887,3 +887,34 @@ def test_control_characters_are_taken_out_as_they_are_typed(browser, serve, worl
     assert rows(ItemResult, visit_id=visit_id, observation="门卫室已整改") == 1
     assert not errors, errors
     phone.close()
+
+
+def test_an_observation_without_an_answer_is_named_before_the_submit(browser, serve, world):
+    """A 现场记录 waits for its item's answer: the submit page names such items and leads back to each."""
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    open_visit(page, visit_id)
+    noted, answered = first(items, "yes_no"), first(items, "numeric")
+    card = item_card(page, noted)
+    card.locator("button.obs-toggle").click()
+    card.locator("textarea.obs").fill("消防通道堆放杂物，未作答。")
+    item_card(page, answered).locator("input.num").fill("30")
+    page.evaluate("window.dudao.flush()")
+    page.click("#to-submit")
+    page.wait_for_selector("#failed-items")
+    warning = page.locator("#noted-unanswered")
+    assert warning.is_visible() and "1 项写了现场记录但没有作答" in warning.inner_text()
+    assert noted["title"] in warning.inner_text() and answered["title"] not in warning.inner_text()
+    warning.get_by_role("button", name=noted["title"]).click()
+    page.wait_for_function(
+        "id => document.activeElement && document.activeElement.closest(`[data-item-id='${id}']`)", arg=noted["id"]
+    )
+    item_card(page, noted).locator("button[data-answer=no]").click()
+    page.evaluate("window.dudao.flush()")
+    page.click("#to-submit")
+    page.wait_for_selector("#failed-items")
+    assert page.locator("#noted-unanswered").count() == 0
+    assert not errors, errors
+    phone.close()

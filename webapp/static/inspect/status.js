@@ -66,16 +66,16 @@ export async function drawStatus(el, visitId, summaries) {
 }
 
 function editProps(edit) {
-  return { class: "button small edit-failed", type: "button", onclick: () => goEdit(edit) };
+  return { class: "button small edit-failed", type: "button", onclick: () => showItem(edit.href, edit.item_id) };
 }
 
-/** Open the page where a parked entry can be changed, and bring its item into view. */
-function goEdit(edit) {
-  if (location.hash !== edit.href) location.hash = edit.href;
-  if (!edit.item_id) return;
+/** Open the page `href` (where a parked entry can be changed, say) and bring the item `itemId` into view. */
+export function showItem(href, itemId) {
+  if (location.hash !== href) location.hash = href;
+  if (!itemId) return;
   const started = Date.now();
   const look = () => {
-    const card = root.querySelector(`[data-item-id="${CSS.escape(edit.item_id)}"]`);
+    const card = root.querySelector(`[data-item-id="${CSS.escape(itemId)}"]`);
     if (card) {
       card.scrollIntoView({ block: "center" });
       const control = card.querySelector("button, input, textarea");

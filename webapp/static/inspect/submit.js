@@ -6,7 +6,7 @@ import * as visitsSync from "./visits-sync.js";
 import { evaluate, itemsOf, standardText, valueText } from "./checks.js";
 import { showFill } from "./fill.js";
 import { beginRender, config, state } from "./state.js";
-import { drawStatus, kick } from "./status.js";
+import { drawStatus, kick, showItem } from "./status.js";
 import { bar, h, nowIso, root, setChrome } from "./ui.js";
 import * as unsaved from "./unsaved.js";
 import { counts, headerBody, loadVisit, revokeUrls } from "./visit.js";
@@ -30,6 +30,12 @@ export async function showSubmit(visitId) {
   });
   const unanswered = items.filter((i) => !(visitState.results.get(i.id) && visitState.results.get(i.id).value));
   const noPhoto = items.filter((i) => i.photo_required && !visitState.photos.some((p) => p.item_id === i.id));
+  // A 现场记录 waits on the phone for its item's answer (the server keeps a value with it): submitted without
+  // one, the text would never reach the bureau. Say so before the submit, item by item.
+  const notedOnly = items.filter((i) => {
+    const r = visitState.results.get(i.id);
+    return r && !r.value && (r.observation || "").trim();
+  });
   const summary = h("textarea", {
     id: "summary",
     rows: "5",
@@ -80,6 +86,20 @@ export async function showSubmit(visitId) {
           { class: "alert warn", id: "missing-photos" },
           h("summary", {}, `${noPhoto.length} 项要求拍照，但还没有照片（点开查看）`),
           h("ul", {}, noPhoto.map((i) => h("li", {}, i.title))),
+        )
+      : null,
+    notedOnly.length
+      ? h(
+          "details",
+          { class: "alert warn", id: "noted-unanswered", open: true },
+          h("summary", {}, `${notedOnly.length} 项写了现场记录但没有作答：不作答，这些记录提交后不会上传`),
+          h(
+            "ul",
+            { class: "plain" },
+            notedOnly.map((i) =>
+              h("li", {}, h("button", { class: "link", type: "button", onclick: () => showItem(`#/visit/${visitId}`, i.id) }, i.title)),
+            ),
+          ),
         )
       : null,
     unanswered.length
