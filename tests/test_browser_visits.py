@@ -887,3 +887,34 @@ def test_control_characters_are_taken_out_as_they_are_typed(browser, serve, worl
     assert rows(ItemResult, visit_id=visit_id, observation="门卫室已整改") == 1
     assert not errors, errors
     phone.close()
+
+
+def test_a_refused_number_leaves_the_item_unanswered_not_its_last_keystroke(browser, serve, world):
+    """Typed key by key, 99999999999 passed 999999999 on the way: that number was kept (达标, and sent) while the
+    field said 数值过大; and 1e309, which the browser reads as "", cleared the answer without a word."""
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    open_visit(page, visit_id)
+    numeric, count = first(items, "numeric"), first(items, "count_per_period")
+    field = item_card(page, numeric).locator("input.num")
+    field.click()
+    page.keyboard.type("99999999999")
+    assert item_card(page, numeric).locator(".field-error").inner_text() == "数值过大。"
+    assert item_card(page, numeric).locator(".outcome").is_hidden()  # no 达标 for a number not taken
+    tally = item_card(page, count).locator("input.num")
+    tally.click()
+    page.keyboard.type("1e309")
+    assert item_card(page, count).locator(".field-error").inner_text() == "请输入数字。"
+    page.evaluate("window.dudao.flush()")
+    wait_synced(page, visit_id)
+    stored = {r.item_id: r.value for r in db.session.scalars(select(ItemResult).where(ItemResult.visit_id == visit_id))}
+    assert stored.get(numeric["id"]) in (None, {}), stored.get(numeric["id"])
+    assert stored.get(count["id"]) in (None, {}), stored.get(count["id"])
+    # Mended, the number is the answer again.
+    field.fill("1000")
+    assert item_card(page, numeric).locator(".field-error").is_hidden()
+    assert item_card(page, numeric).locator(".outcome").is_visible()
+    assert not errors, errors
+    phone.close()
