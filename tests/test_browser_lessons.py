@@ -191,3 +191,18 @@ def test_past_the_records_the_phone_keeps_it_shows_the_servers_standing(
     assert done_on_phone(page) == "4"
     assert errors == []
     phone.close()
+
+
+def test_back_from_a_new_record_returns_to_the_home(browser, serve, world):  # noqa: F811
+    """返回 from a record just started left the app (the home's history entry was replaced)."""
+    server = serve()
+    phone, page, errors = open_phone(browser, server, world.researcher.username)
+    page.wait_for_selector("#lesson-progress")
+    page.click("button[data-kind=guidance]")
+    page.wait_for_selector(".record-form")
+    page.go_back()
+    page.wait_for_selector("#lesson-progress")
+    assert "/inspect/" in page.url and "lessons" not in page.url
+    phone.close()
+    assert errors == []
+
