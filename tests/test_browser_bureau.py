@@ -178,3 +178,37 @@ def test_returned_visit_on_the_phone(app, browser, live, world):
     assert page.locator("#returned-visits").count() == 0
     assert not errors
     phone.close()
+
+
+def test_typed_text_keeps_its_lines_and_a_long_link_wraps_on_a_phone(app, browser, live, world):
+    """A summary in paragraphs read as one line, and a pasted link in a problem widened the page past 360 px."""
+    phone_api = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    visit_id, body, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}}, submit=False)
+    summary = "一、安全工作扎实。\n二、一键报警未安装。"
+    body = {**body, "state": "submitted", "summary": summary}
+    body["submitted_at"], body["declared"] = body["started_at"], {"result_count": 0, "photo_hashes": []}
+    phone_api.put(f"/api/v1/visits/{visit_id}", json=body)
+    link = "https://example.com/" + "a" * 200
+    problem = f"门卫室无一键报警\n见 {link}"
+    fields = {f"problem-{ALARM}": problem, f"responsible-{ALARM}": "b" * 60}
+    assert bureau.post(f"/bureau/visits/{visit_id}/review", data={"decision": "accept", **fields}).status_code == 302
+    task_id = db.session.scalar(select(RectificationTask.id))
+    reviewer = world.reviewer.username
+    db.session.remove()
+
+    context, page, errors = sign_in(browser, live, reviewer)
+
+    def shown_lines(selector: str) -> list[str]:
+        return page.locator(selector).first.inner_text().splitlines()
+
+    for path in (f"/bureau/visits/{visit_id}?only=all", f"/bureau/visits/{visit_id}/report"):
+        page.goto(live.url + path)
+        assert any(line.endswith("一、安全工作扎实。") for line in shown_lines("main, body")), path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    for path in ("/rectification/", f"/rectification/{task_id}"):
+        page.goto(live.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    assert shown_lines("dd.lines")[0] == "门卫室无一键报警"
+    context.close()
+    assert not errors
