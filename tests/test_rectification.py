@@ -107,6 +107,9 @@ def test_edit_deadline_and_overdue(app, world):
     assert bureau.post(f"/rectification/{task_id}/edit", data={"deadline": past}).status_code == 422
     assert phone.post(f"/rectification/{task_id}/edit", data={"responsible_person": "x"}).status_code == 403
     assert bureau.post(f"/rectification/{task_id}/edit", data={"responsible_person": "马副校长"}).status_code == 302
+    # Its history (and the ledger's 最新进展) says what changed in words, not by column names.
+    history = bureau.get(f"/rectification/{task_id}").get_data(as_text=True)
+    assert "修改期限或责任人" in history and "责任人：马副校长" in history and "responsible_person：" not in history
     # Make it overdue (as time passing would) and see it highlighted and counted.
     task = db.session.get(RectificationTask, task_id)
     task.deadline = today_in_china() - timedelta(days=5)
