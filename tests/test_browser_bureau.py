@@ -212,3 +212,27 @@ def test_typed_text_keeps_its_lines_and_a_long_link_wraps_on_a_phone(app, browse
     assert shown_lines("dd.lines")[0] == "门卫室无一键报警"
     context.close()
     assert not errors
+
+
+def test_control_characters_pasted_into_a_web_form_are_taken_out(app, browser, live, world):
+    """Text pasted from Word (a vertical tab, a form feed) made the form a 422 page, and what was typed was lost."""
+    phone_api = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    visit_id, _, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}})
+    assert bureau.post(f"/bureau/visits/{visit_id}/review", data={"decision": "accept"}).status_code == 302
+    task_id = db.session.scalar(select(RectificationTask.id))
+    reviewer = world.reviewer.username
+    db.session.remove()
+
+    context, page, errors = sign_in(browser, live, reviewer)
+    page.goto(f"{live.url}/rectification/{task_id}")
+    page.click("summary:has-text('修改期限、责任人或问题描述')")
+    problem = page.locator("form[action$='/edit'] textarea[name=problem]")
+    problem.fill("门卫室\u000b无一键报警\u000c\n已告知校长")
+    assert problem.input_value() == "门卫室无一键报警\n已告知校长"
+    assert "控制字符" in page.locator("form[action$='/edit'] .control-note").inner_text()
+    page.locator("form[action$='/edit'] button[type=submit]").click()
+    page.locator("text=已修改。").wait_for()
+    assert db.session.get(RectificationTask, task_id).problem.replace("\r\n", "\n") == "门卫室无一键报警\n已告知校长"
+    context.close()
+    assert not errors
