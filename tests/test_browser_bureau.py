@@ -236,3 +236,25 @@ def test_control_characters_pasted_into_a_web_form_are_taken_out(app, browser, l
     assert db.session.get(RectificationTask, task_id).problem.replace("\r\n", "\n") == "门卫室无一键报警\n已告知校长"
     context.close()
     assert not errors
+
+
+def test_a_table_clicked_after_the_session_ended_leads_to_the_login_page(app, browser, live, world):
+    """Filtering a table after signing out elsewhere swapped a whole login page (header and all) into the table."""
+    phone_api = world.client(app, "inspector")
+    record_visit(phone_api, world.school)
+    reviewer = world.reviewer.username
+    db.session.remove()
+
+    context, page, errors = sign_in(browser, live, reviewer)
+    page.goto(live.url + "/bureau/visits?state=submitted")
+    page.locator("#visits a.visit-row").first.wait_for()
+    context.clear_cookies()  # as 退出所有设备 on another device would
+    page.select_option("select[name=state]", "accepted")  # the filters refresh the table through htmx
+    page.wait_for_url(lambda url: "/login?next=" in url)
+    assert page.locator("header.topbar").count() == 1 and page.locator("#visits").count() == 0
+    page.fill("#username", reviewer)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: url.endswith("/bureau/visits?state=submitted"))
+    context.close()
+    assert not errors
