@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.bureau.rectification.models import RectificationTask
 from webapp.extensions import db
@@ -256,5 +256,38 @@ def test_a_table_clicked_after_the_session_ended_leads_to_the_login_page(app, br
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: url.endswith("/bureau/visits?state=submitted"))
+    context.close()
+    assert not errors
+
+
+def test_a_progress_form_cannot_be_sent_twice_while_it_uploads(app, browser, live, world):
+    """On a slow network a second press on 提交 sent the progress (and its photos) again: two entries."""
+    from webapp.bureau.rectification.models import TaskUpdate
+
+    phone_api = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    visit_id, _, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}})
+    assert bureau.post(f"/bureau/visits/{visit_id}/review", data={"decision": "accept"}).status_code == 302
+    task_id = db.session.scalar(select(RectificationTask.id))
+    reviewer = world.reviewer.username
+    db.session.remove()
+
+    context, page, errors = sign_in(browser, live, reviewer)
+    page.goto(f"{live.url}/rectification/{task_id}")
+    held = []
+    page.route("**/progress", lambda route: held.append(route))  # the upload still under way
+    page.fill("#note", "已安装一键报警装置")
+    submit = page.locator("#progress button[type=submit]")
+    submit.scroll_into_view_if_needed()
+    box = submit.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.click(x, y)
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)  # pressed again while the upload is under way
+    page.wait_for_timeout(500)
+    assert len(held) == 1  # nothing more was sent
+    held[0].continue_()
+    page.locator("text=已记录整改进展").wait_for()
+    assert db.session.scalar(select(func.count()).where(TaskUpdate.note == "已安装一键报警装置")) == 1
     context.close()
     assert not errors
