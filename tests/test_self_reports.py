@@ -98,6 +98,17 @@ def test_school_reports_and_the_inspector_returns_then_the_bureau_verifies(world
     assert '<td class="verified">1</td>' in row.split("</tr>")[0]
 
 
+def test_a_number_too_large_to_read_is_not_called_negative(world):
+    """1e309 (read as infinity) and NaN were refused with 数值不能为负数."""
+    school = world["clients"]["principal"]
+    for typed in ("1e309", "NaN"):
+        page = _fill(school, HOME_VISITS, action="save", photo=False, number=typed, note="说明").get_data(as_text=True)
+        assert "请输入数字。" in page and "数值不能为负数" not in page, typed
+    negative = _fill(school, HOME_VISITS, action="save", photo=False, number="-2", note="说明").get_data(as_text=True)
+    assert "数值不能为负数。" in negative
+    assert _report(HOME_VISITS) is None
+
+
 def test_others_cannot_see_or_verify(world):
     school = world["clients"]["principal"]
     assert _fill(school, ROAD, answer="yes").status_code == 302
