@@ -291,3 +291,29 @@ def test_a_progress_form_cannot_be_sent_twice_while_it_uploads(app, browser, liv
     assert db.session.scalar(select(func.count()).where(TaskUpdate.note == "已安装一键报警装置")) == 1
     context.close()
     assert not errors
+
+
+def test_a_long_link_in_a_task_wraps_on_the_inspectors_phone(app, browser, live, world):
+    """整改复查：<a pasted link> under an item widened the phone's page eight times over."""
+    from .test_browser_visits import download_school
+
+    phone_api = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    visit_id, _, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}})
+    problem = "门卫室无一键报警，见 https://example.com/" + "a" * 300
+    assert (
+        bureau.post(
+            f"/bureau/visits/{visit_id}/review", data={"decision": "accept", f"problem-{ALARM}": problem}
+        ).status_code
+        == 302
+    )
+    school_id, username = world.school.id, world.inspector.username
+    db.session.remove()
+
+    phone, page, errors = open_phone(browser, live, username)
+    download_school(page, school_id).locator("button.start-visit").click()
+    page.locator("p.task-note").first.wait_for()
+    assert "example.com" in page.locator("p.task-note").first.inner_text()
+    assert page.evaluate("document.querySelector('main').scrollWidth") <= 360
+    phone.close()
+    assert not errors
