@@ -918,3 +918,28 @@ def test_a_refused_number_leaves_the_item_unanswered_not_its_last_keystroke(brow
     assert item_card(page, numeric).locator(".outcome").is_visible()
     assert not errors, errors
     phone.close()
+
+
+def test_a_paste_longer_than_a_field_takes_is_said(browser, serve, world):
+    """10,000 characters pasted into 现场记录 (4,000 at most) lost the rest without a word."""
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    open_visit(page, visit_id)
+    card = item_card(page, first(items, "yes_no"))
+    card.locator("button.obs-toggle").click()
+    paste = """([selector, text]) => {
+        const field = document.querySelector(selector);
+        field.focus();
+        const data = new DataTransfer();
+        data.setData("text/plain", text);
+        field.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+    }"""
+    selector = f'article.item[data-item-id="{first(items, "yes_no")["id"]}"] textarea.obs'
+    page.evaluate(paste, [selector, "门卫室已整改"])
+    assert page.locator('[data-banner^="toast-"]').count() == 0
+    page.evaluate(paste, [selector, "长" * 10_000])
+    assert "最多 4000 字" in page.locator('[data-banner^="toast-"]').last.inner_text()
+    assert not errors, errors
+    phone.close()
