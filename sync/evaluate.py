@@ -51,7 +51,9 @@ def validate_value(check: Mapping[str, Any], value: Any) -> dict[str, Any]:
         number = value.get("number")
         if set(value) != {"number"} or isinstance(number, bool) or not isinstance(number, int | float):
             raise InvalidValue("请输入数字。")
-        if not math.isfinite(number) or number < 0:
+        if not math.isfinite(number):  # 1e309 typed in a form reads as infinity; NaN is no number either
+            raise InvalidValue("请输入数字。")
+        if number < 0:
             raise InvalidValue("数值不能为负数。")
         if kind == "percentage" and number > 100:
             raise InvalidValue("百分比应在 0 到 100 之间。")

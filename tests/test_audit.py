@@ -68,6 +68,11 @@ def test_visit_results_photos_and_reviews_are_recorded(app, world):
     # Shown on the visit's page, read-only.
     page = bureau.get(f"/bureau/visits/{visit_id}").get_data(as_text=True)
     assert "修改记录（" in page and "照片模糊" in page and "phone-2" in page
+    # In words: the fields and the states (they were shown as item_comments, state：submitted).
+    audit = page[page.index('id="audit"') :]
+    assert "<b>检查项意见</b>" in audit and "<b>item_comments</b>" not in audit
+    assert '<b>结论</b>：<span class="new">退回修改</span>' in audit
+    assert "<b>状态</b>" in audit and ">submitted<" not in audit and "已提交" in audit
 
 
 def test_task_changes_are_recorded_and_shown(app, world):

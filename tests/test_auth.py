@@ -35,6 +35,12 @@ def test_blank_fields_name_the_field(client):
     assert "请输入用户名" in page and "请输入密码" in page
 
 
+def test_a_name_too_long_is_not_called_empty(client):
+    """10,000 characters pasted as the user name were answered with 请输入用户名 (as if nothing was typed)."""
+    page = client.post("/login", data={"username": "a" * 10_000, "password": "p" * 200}).get_data(as_text=True)
+    assert "用户名最多64个字符" in page and "密码最多128个字符" in page and "请输入" not in page
+
+
 def test_disabled_account_cannot_sign_in(client, factory):
     user = factory.user("inspector", factory.county(), is_active_account=False)
     response = login(client, user)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.bureau.rectification.models import RectificationTask
 from webapp.extensions import db
@@ -178,3 +178,142 @@ def test_returned_visit_on_the_phone(app, browser, live, world):
     assert page.locator("#returned-visits").count() == 0
     assert not errors
     phone.close()
+
+
+def test_typed_text_keeps_its_lines_and_a_long_link_wraps_on_a_phone(app, browser, live, world):
+    """A summary in paragraphs read as one line, and a pasted link in a problem widened the page past 360 px."""
+    phone_api = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    visit_id, body, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}}, submit=False)
+    summary = "一、安全工作扎实。\n二、一键报警未安装。"
+    body = {**body, "state": "submitted", "summary": summary}
+    body["submitted_at"], body["declared"] = body["started_at"], {"result_count": 0, "photo_hashes": []}
+    phone_api.put(f"/api/v1/visits/{visit_id}", json=body)
+    link = "https://example.com/" + "a" * 200
+    problem = f"门卫室无一键报警\n见 {link}"
+    fields = {f"problem-{ALARM}": problem, f"responsible-{ALARM}": "b" * 60}
+    assert bureau.post(f"/bureau/visits/{visit_id}/review", data={"decision": "accept", **fields}).status_code == 302
+    task_id = db.session.scalar(select(RectificationTask.id))
+    reviewer = world.reviewer.username
+    db.session.remove()
+
+    context, page, errors = sign_in(browser, live, reviewer)
+
+    def shown_lines(selector: str) -> list[str]:
+        return page.locator(selector).first.inner_text().splitlines()
+
+    for path in (f"/bureau/visits/{visit_id}?only=all", f"/bureau/visits/{visit_id}/report"):
+        page.goto(live.url + path)
+        assert any(line.endswith("一、安全工作扎实。") for line in shown_lines("main, body")), path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    for path in ("/rectification/", f"/rectification/{task_id}"):
+        page.goto(live.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    assert shown_lines("dd.lines")[0] == "门卫室无一键报警"
+    context.close()
+    assert not errors
+
+
+def test_control_characters_pasted_into_a_web_form_are_taken_out(app, browser, live, world):
+    """Text pasted from Word (a vertical tab, a form feed) made the form a 422 page, and what was typed was lost."""
+    phone_api = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    visit_id, _, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}})
+    assert bureau.post(f"/bureau/visits/{visit_id}/review", data={"decision": "accept"}).status_code == 302
+    task_id = db.session.scalar(select(RectificationTask.id))
+    reviewer = world.reviewer.username
+    db.session.remove()
+
+    context, page, errors = sign_in(browser, live, reviewer)
+    page.goto(f"{live.url}/rectification/{task_id}")
+    page.click("summary:has-text('修改期限、责任人或问题描述')")
+    problem = page.locator("form[action$='/edit'] textarea[name=problem]")
+    problem.fill("门卫室\u000b无一键报警\u000c\n已告知校长")
+    assert problem.input_value() == "门卫室无一键报警\n已告知校长"
+    assert "控制字符" in page.locator("form[action$='/edit'] .control-note").inner_text()
+    page.locator("form[action$='/edit'] button[type=submit]").click()
+    page.locator("text=已修改。").wait_for()
+    assert db.session.get(RectificationTask, task_id).problem.replace("\r\n", "\n") == "门卫室无一键报警\n已告知校长"
+    context.close()
+    assert not errors
+
+
+def test_a_table_clicked_after_the_session_ended_leads_to_the_login_page(app, browser, live, world):
+    """Filtering a table after signing out elsewhere swapped a whole login page (header and all) into the table."""
+    phone_api = world.client(app, "inspector")
+    record_visit(phone_api, world.school)
+    reviewer = world.reviewer.username
+    db.session.remove()
+
+    context, page, errors = sign_in(browser, live, reviewer)
+    page.goto(live.url + "/bureau/visits?state=submitted")
+    page.locator("#visits a.visit-row").first.wait_for()
+    context.clear_cookies()  # as 退出所有设备 on another device would
+    page.select_option("select[name=state]", "accepted")  # the filters refresh the table through htmx
+    page.wait_for_url(lambda url: "/login?next=" in url)
+    assert page.locator("header.topbar").count() == 1 and page.locator("#visits").count() == 0
+    page.fill("#username", reviewer)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: url.endswith("/bureau/visits?state=submitted"))
+    context.close()
+    assert not errors
+
+
+def test_a_progress_form_cannot_be_sent_twice_while_it_uploads(app, browser, live, world):
+    """On a slow network a second press on 提交 sent the progress (and its photos) again: two entries."""
+    from webapp.bureau.rectification.models import TaskUpdate
+
+    phone_api = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    visit_id, _, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}})
+    assert bureau.post(f"/bureau/visits/{visit_id}/review", data={"decision": "accept"}).status_code == 302
+    task_id = db.session.scalar(select(RectificationTask.id))
+    reviewer = world.reviewer.username
+    db.session.remove()
+
+    context, page, errors = sign_in(browser, live, reviewer)
+    page.goto(f"{live.url}/rectification/{task_id}")
+    held = []
+    page.route("**/progress", lambda route: held.append(route))  # the upload still under way
+    page.fill("#note", "已安装一键报警装置")
+    submit = page.locator("#progress button[type=submit]")
+    submit.scroll_into_view_if_needed()
+    box = submit.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.click(x, y)
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)  # pressed again while the upload is under way
+    page.wait_for_timeout(500)
+    assert len(held) == 1  # nothing more was sent
+    held[0].continue_()
+    page.locator("text=已记录整改进展").wait_for()
+    assert db.session.scalar(select(func.count()).where(TaskUpdate.note == "已安装一键报警装置")) == 1
+    context.close()
+    assert not errors
+
+
+def test_a_long_link_in_a_task_wraps_on_the_inspectors_phone(app, browser, live, world):
+    """整改复查：<a pasted link> under an item widened the phone's page eight times over."""
+    from .test_browser_visits import download_school
+
+    phone_api = world.client(app, "inspector")
+    bureau = world.client(app, "reviewer")
+    visit_id, _, _ = record_visit(phone_api, world.school, {ALARM: {"answer": "no"}})
+    problem = "门卫室无一键报警，见 https://example.com/" + "a" * 300
+    assert (
+        bureau.post(
+            f"/bureau/visits/{visit_id}/review", data={"decision": "accept", f"problem-{ALARM}": problem}
+        ).status_code
+        == 302
+    )
+    school_id, username = world.school.id, world.inspector.username
+    db.session.remove()
+
+    phone, page, errors = open_phone(browser, live, username)
+    download_school(page, school_id).locator("button.start-visit").click()
+    page.locator("p.task-note").first.wait_for()
+    assert "example.com" in page.locator("p.task-note").first.inner_text()
+    assert page.evaluate("document.querySelector('main').scrollWidth") <= 360
+    phone.close()
+    assert not errors

@@ -191,3 +191,42 @@ def test_past_the_records_the_phone_keeps_it_shows_the_servers_standing(
     assert done_on_phone(page) == "4"
     assert errors == []
     phone.close()
+
+
+def test_back_from_a_new_record_returns_to_the_home(browser, serve, world):  # noqa: F811
+    """返回 from a record just started left the app (the home's history entry was replaced)."""
+    server = serve()
+    phone, page, errors = open_phone(browser, server, world.researcher.username)
+    page.wait_for_selector("#lesson-progress")
+    page.click("button[data-kind=guidance]")
+    page.wait_for_selector(".record-form")
+    page.go_back()
+    page.wait_for_selector("#lesson-progress")
+    assert "/inspect/" in page.url and "lessons" not in page.url
+    phone.close()
+    assert errors == []
+
+
+def test_a_refused_participant_count_is_said_on_the_form(browser, serve, world):  # noqa: F811
+    """参加人数 -5 went out and came back refused (提交的数据有误, parked); 1e309 was dropped without a word."""
+    server = serve()
+    phone, page, errors = open_phone(browser, server, world.researcher.username)
+    page.wait_for_selector("#lesson-progress")
+    page.click("button[data-kind=guidance]")
+    page.wait_for_selector(".record-form")
+    page.select_option("select[name=school_id]", str(world.rural.id))
+    page.fill("input[name=topic]", "集体备课")
+    for typed in ("-5", "1e309", "2.5"):
+        page.fill("input[name=participants]", "")
+        page.locator("input[name=participants]").press_sequentially(typed)
+        page.wait_for_function("document.querySelector('#record-problems')?.textContent.includes('参加人数')")
+    page.fill("input[name=participants]", "12")
+    page.locator("#record-problems.ok-text").wait_for()
+    page.click("#record-done")
+    until(
+        page, "async () => (await window.dudao.outbox.entries()).length === 0 && !window.dudao.outbox.state().running"
+    )
+    assert rows(Activity, kind="guidance", participants=12) == 1
+    assert page.locator(".failures, .parked").count() == 0
+    phone.close()
+    assert errors == []

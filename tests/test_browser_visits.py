@@ -889,6 +889,62 @@ def test_control_characters_are_taken_out_as_they_are_typed(browser, serve, worl
     phone.close()
 
 
+def test_a_refused_number_leaves_the_item_unanswered_not_its_last_keystroke(browser, serve, world):
+    """Typed key by key, 99999999999 passed 999999999 on the way: that number was kept (达标, and sent) while the
+    field said 数值过大; and 1e309, which the browser reads as "", cleared the answer without a word."""
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    open_visit(page, visit_id)
+    numeric, count = first(items, "numeric"), first(items, "count_per_period")
+    field = item_card(page, numeric).locator("input.num")
+    field.click()
+    page.keyboard.type("99999999999")
+    assert item_card(page, numeric).locator(".field-error").inner_text() == "数值过大。"
+    assert item_card(page, numeric).locator(".outcome").is_hidden()  # no 达标 for a number not taken
+    tally = item_card(page, count).locator("input.num")
+    tally.click()
+    page.keyboard.type("1e309")
+    assert item_card(page, count).locator(".field-error").inner_text() == "请输入数字。"
+    page.evaluate("window.dudao.flush()")
+    wait_synced(page, visit_id)
+    stored = {r.item_id: r.value for r in db.session.scalars(select(ItemResult).where(ItemResult.visit_id == visit_id))}
+    assert stored.get(numeric["id"]) in (None, {}), stored.get(numeric["id"])
+    assert stored.get(count["id"]) in (None, {}), stored.get(count["id"])
+    # Mended, the number is the answer again.
+    field.fill("1000")
+    assert item_card(page, numeric).locator(".field-error").is_hidden()
+    assert item_card(page, numeric).locator(".outcome").is_visible()
+    assert not errors, errors
+    phone.close()
+
+
+def test_a_paste_longer_than_a_field_takes_is_said(browser, serve, world):
+    """10,000 characters pasted into 现场记录 (4,000 at most) lost the rest without a word."""
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    open_visit(page, visit_id)
+    card = item_card(page, first(items, "yes_no"))
+    card.locator("button.obs-toggle").click()
+    paste = """([selector, text]) => {
+        const field = document.querySelector(selector);
+        field.focus();
+        const data = new DataTransfer();
+        data.setData("text/plain", text);
+        field.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+    }"""
+    selector = f'article.item[data-item-id="{first(items, "yes_no")["id"]}"] textarea.obs'
+    page.evaluate(paste, [selector, "门卫室已整改"])
+    assert page.locator('[data-banner^="toast-"]').count() == 0
+    page.evaluate(paste, [selector, "长" * 10_000])
+    assert "最多 4000 字" in page.locator('[data-banner^="toast-"]').last.inner_text()
+    assert not errors, errors
+    phone.close()
+
+
 def test_an_observation_without_an_answer_is_named_before_the_submit(browser, serve, world):
     """A 现场记录 waits for its item's answer: the submit page names such items and leads back to each."""
     server = serve()

@@ -276,3 +276,14 @@ def test_exports_say_draft_and_mark_items(app, world):
     results = load_workbook(io.BytesIO(bureau.get("/bureau/exports/results.xlsx").data)).active
     notes = [row[-1].value for row in results.iter_rows() if row[-1].value]
     assert any("倡导性（力争）" in str(n) and "征求意见稿" in str(n) for n in notes)
+
+
+def test_a_wrong_profile_in_the_url_is_said_in_words(app, world):
+    """?traits=zzz gave "traits：0" (the index of the message, not the message) on the error page."""
+    county, schools, inspector, reviewer = world
+    client = app.test_client()
+    login(client, reviewer)
+    response = client.get("/packs/testpack/compose?stage=primary&location=urban&traits=zzz")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "traits：0" not in page and "学校特征" in page.split("traits：")[1].split("</li>")[0]

@@ -102,6 +102,18 @@ def test_row_errors_name_row_and_column_and_nothing_is_written(bureau):
     assert _count(School) == 0
 
 
+def test_row_errors_are_in_chinese_and_quote_a_long_value_shortly(bureau):
+    """marshmallow's English for NaN and inf reached the error list, and a 10,000-character cell was quoted whole."""
+    client, county = bureau
+    bad = SCHOOLS_CSV + "A04,四小,小学,城区,否,1,1,NaN,inf,\nA05," + "长" * 10_000 + ",小学,城区,否,1,1,,,\n"
+    response = _upload(client, county, "schools", "schools.csv", bad.encode())
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "not permitted" not in page and page.count("不能是 NaN 或无穷大。（填写的是“NaN”）") == 1
+    assert "最长128个字。（填写的是“" + "长" * 40 + "…”）" in page and "长" * 41 not in page
+    assert _count(School) == 0
+
+
 def test_missing_and_unknown_columns(bureau):
     client, county = bureau
     response = _upload(client, county, "schools", "s.csv", "学校名称,颜色\n一小,红\n".encode())

@@ -141,6 +141,19 @@ def test_bureau_table_sorted_by_shortfall_with_filters_and_drill_down(client, wo
     assert records.count("<li>") == 1 and "教研指导" in records
 
 
+def test_stray_url_arguments_neither_break_the_table_nor_reach_its_links(client, world):
+    """``?kind=`` or ``?fmt=`` (the export's own names) and ``?_method=`` (url_for's) once made the page a 500."""
+    login(client, world.reviewer)
+    for query in ("kind=zzz", "fmt=pdf", "_method=zzz", "endpoint=x", "kind=ledger&subject=chinese&sort=name"):
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.get(f"/lessons/bureau?{query}", headers=headers)
+            assert response.status_code == 200, query
+            body = response.get_data(as_text=True)
+            assert "/lessons/bureau/export/ledger.xlsx" in body and "zzz" not in body and "pdf" not in body
+    body = client.get("/lessons/bureau?kind=ledger&subject=chinese&sort=name").get_data(as_text=True)
+    assert "/lessons/bureau/export/summary.csv?subject=chinese&amp;sort=name" in body
+
+
 def test_a_researcher_assigned_mid_term_has_a_prorated_target(client, world, factory):
     late = factory.user("researcher", world.county)
     late.display_name = "王老师"

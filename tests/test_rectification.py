@@ -104,9 +104,20 @@ def test_progress_needs_a_note_or_photo_and_rejects_bad_files(app, world):
 def test_edit_deadline_and_overdue(app, world):
     task_id, phone, bureau = _accepted_task(app, world)
     past = (today_in_china() - timedelta(days=1)).isoformat()
-    assert bureau.post(f"/rectification/{task_id}/edit", data={"deadline": past}).status_code == 422
+    refused = bureau.post(
+        f"/rectification/{task_id}/edit", data={"deadline": past, "responsible_person": "王主任", "problem": "新描述"}
+    )
+    assert refused.status_code == 422
+    # What was typed comes back in the form, opened where the error is (it was lost in a closed 修改 box).
+    form = refused.get_data(as_text=True).split("修改期限、责任人或问题描述")[0].rsplit("<details", 1)[1]
+    assert form.startswith(" open>")
+    again = refused.get_data(as_text=True).split('id="edit-deadline"')[1]
+    assert f'value="{past}"' in again and 'value="王主任"' in again and ">新描述</textarea>" in again
     assert phone.post(f"/rectification/{task_id}/edit", data={"responsible_person": "x"}).status_code == 403
     assert bureau.post(f"/rectification/{task_id}/edit", data={"responsible_person": "马副校长"}).status_code == 302
+    # Its history (and the ledger's 最新进展) says what changed in words, not by column names.
+    history = bureau.get(f"/rectification/{task_id}").get_data(as_text=True)
+    assert "修改期限或责任人" in history and "责任人：马副校长" in history and "responsible_person：" not in history
     # Make it overdue (as time passing would) and see it highlighted and counted.
     task = db.session.get(RectificationTask, task_id)
     task.deadline = today_in_china() - timedelta(days=5)

@@ -98,6 +98,27 @@ def test_school_reports_and_the_inspector_returns_then_the_bureau_verifies(world
     assert '<td class="verified">1</td>' in row.split("</tr>")[0]
 
 
+def test_a_number_too_large_to_read_is_not_called_negative(world):
+    """1e309 (read as infinity) and NaN were refused with 数值不能为负数."""
+    school = world["clients"]["principal"]
+    for typed in ("1e309", "NaN"):
+        page = _fill(school, HOME_VISITS, action="save", photo=False, number=typed, note="说明").get_data(as_text=True)
+        assert "请输入数字。" in page and "数值不能为负数" not in page, typed
+    negative = _fill(school, HOME_VISITS, action="save", photo=False, number="-2", note="说明").get_data(as_text=True)
+    assert "数值不能为负数。" in negative
+    assert _report(HOME_VISITS) is None
+
+
+def test_a_refused_save_keeps_what_was_typed(world):
+    """A refused save came back with the form empty: the note typed was lost."""
+    school = world["clients"]["principal"]
+    refused = _fill(school, HOME_VISITS, action="save", photo=False, number="-2", note="两次家访，见台账")
+    assert refused.status_code == 422
+    form = refused.get_data(as_text=True).split(f'id="item-{HOME_VISITS}"')[1].split("</section>")[0]
+    assert 'value="-2"' in form and ">两次家访，见台账</textarea>" in form
+    assert _report(HOME_VISITS) is None
+
+
 def test_others_cannot_see_or_verify(world):
     school = world["clients"]["principal"]
     assert _fill(school, ROAD, answer="yes").status_code == 302

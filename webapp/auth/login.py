@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, redirect, request, url_for
 from flask_login import current_user
 
@@ -32,7 +34,20 @@ def unauthorized() -> Response:
     """
     if wants_json():
         return error_response(401, "auth_required", "登录已失效，请重新登录。")
+    if request.headers.get("HX-Request") == "true":
+        # htmx would follow a redirect and swap the whole login page into the table it was refreshing:
+        # the browser goes to the login page instead, and back to the page the person was on.
+        login = url_for("auth.login", next=_htmx_page())
+        return Response("登录已失效，请重新登录。", status=401, headers={"HX-Redirect": login})
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _htmx_page() -> str:
+    """The page an htmx request came from (``HX-Current-URL``, same site only), else the request's own path."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.netloc == request.host and current.path.startswith("/"):
+        return current.path + (f"?{current.query}" if current.query else "")
+    return request.full_path.rstrip("?")
 
 
 #: What a person who must change their password may still reach.

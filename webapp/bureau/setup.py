@@ -36,6 +36,22 @@ def audit_value(value: Any) -> str:
     return text if len(text) <= 300 else text[:300] + "…"
 
 
+def audit_shown(object_type: str, key: str, value: Any) -> str:
+    """An audit value as people read it: a state or a decision in words, anything else by ``audit_value``."""
+    from ..schools.models import REPORT_STATES
+    from ..visits.models import VISIT_STATES
+    from .rectification.models import TASK_STATES
+    from .review.models import DECISIONS
+
+    words = {
+        ("visit", "state"): VISIT_STATES,
+        ("task", "state"): TASK_STATES,
+        ("self_report", "state"): REPORT_STATES,
+        ("review", "decision"): DECISIONS,
+    }.get((object_type, key), {})
+    return words.get(value, audit_value(value)) if isinstance(value, str) else audit_value(value)
+
+
 def init(app: Flask) -> None:
     """Register the bureau's pages and filters, and start recording changes."""
     from .audit import operations as audit
@@ -56,3 +72,5 @@ def init(app: Flask) -> None:
     app.jinja_env.globals["item_marks"] = item_marks
     app.jinja_env.globals["AUDIT_OBJECTS"] = audit.OBJECT_TYPES
     app.jinja_env.globals["AUDIT_ACTIONS"] = audit.ACTIONS
+    app.jinja_env.globals["AUDIT_FIELDS"] = audit.FIELDS
+    app.jinja_env.globals["audit_shown"] = audit_shown

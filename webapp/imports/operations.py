@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..auth.models import User
 from ..core.models import Assignment, County, School
 from ..extensions import db
+from ..field_messages import chinese
 from .parsing import Table
 from .schemas import ROW_SCHEMAS
 
@@ -93,11 +94,21 @@ def _parse(kind: str, table: Table) -> _Parsed:
             parsed.rows.append((row_no, loader(data)))
         except ValidationError as exc:
             for name, messages in sorted(exc.normalized_messages().items()):
-                given = data.get(name, "")
+                given = _echo(data.get(name, ""))
                 for message in messages if isinstance(messages, list) else [str(messages)]:
-                    echo = f"（填写的是“{given}”）" if given not in ("", None) and name != "password" else ""
-                    parsed.errors.append(RowError(row_no, to_column.get(name, name), message + echo))
+                    echo = f"（填写的是“{given}”）" if given and name != "password" else ""
+                    parsed.errors.append(RowError(row_no, to_column.get(name, name), chinese(message) + echo))
     return parsed
+
+
+#: How much of a refused value the error list repeats (a 10,000-character cell would fill the page).
+ECHO_CHARS = 40
+
+
+def _echo(given: Any) -> str:
+    """The value found, as the error list quotes it: at most ``ECHO_CHARS`` characters."""
+    text = "" if given is None else str(given)
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…"
 
 
 def _duplicates(parsed: _Parsed, key: Callable[[dict[str, Any]], Any], column: str) -> None:

@@ -116,6 +116,14 @@ def _filters(county: County) -> dict[str, Any]:
     }
 
 
+def _link_args(filters: dict[str, Any]) -> dict[str, Any]:
+    """The table's state for its links and exports: only this page's own arguments, so a stray one in the URL
+    (``?kind=``, ``?_method=``) is neither passed on nor able to clash with ``url_for``'s own arguments."""
+    args = {name: filters[name] for name in ("group", "subject", "sort") if filters[name]}
+    county_id = int_arg(request.args, "county_id")
+    return args | ({"county_id": county_id} if county_id is not None else {})
+
+
 @bp.route("/bureau")
 @roles_required(*BUREAU)
 def bureau() -> Response:
@@ -132,6 +140,7 @@ def bureau() -> Response:
         context=context,
         rows=rows,
         filters=filters,
+        args=_link_args(filters),
         subjects=SUBJECTS,
         counties=[county] if current_user.role != "admin" else db.session.scalars(select(County)).all(),
     )

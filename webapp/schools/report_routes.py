@@ -54,7 +54,10 @@ def _school_term() -> tuple[School, Term]:
     return school, term
 
 
-def _mine_page(status: int = 200, errors: dict[str, list[str]] | None = None, failed: str = "") -> Any:
+def _mine_page(
+    status: int = 200, errors: dict[str, list[str]] | None = None, failed: str = "", typed: dict[str, str] | None = None
+) -> Any:
+    """The page; after a refused save, ``failed`` names the item whose form shows ``typed`` (what was sent)."""
     school, term = _school_term()
     items = selfreport.report_items(school, term)
     reports = selfreport.reports_of([school.id], term)
@@ -68,6 +71,7 @@ def _mine_page(status: int = 200, errors: dict[str, list[str]] | None = None, fa
         urls=urls,
         errors=errors or {},
         failed=failed,
+        typed=typed or {},
         done=request.args.get("done", ""),
     )
     return body, status
@@ -99,7 +103,8 @@ def fill(item_id: str) -> Any:
         report_events(report, today_in_china())
     except AppError as exc:
         db.session.rollback()
-        return _mine_page(exc.status, {**exc.fields, "_": [exc.message]}, failed=item.id)
+        typed = {name: request.form.get(name, "") for name in ("answer", "number", "note")}
+        return _mine_page(exc.status, {**exc.fields, "_": [exc.message]}, failed=item.id, typed=typed)
     db.session.commit()
     done = "submitted" if data["action"] == "submit" else "saved"
     return redirect(url_for("self_reports.mine", term=term.id, done=done, _anchor=f"item-{item.id}"))

@@ -67,6 +67,40 @@ OBJECT_TYPES: dict[str, str] = {
 }
 
 
+#: The recorded fields in words, for the 修改记录 table (a key not here is shown as it is).
+FIELDS: dict[str, str] = {
+    "state": "状态",
+    "planned_on": "计划日期",
+    "started_at": "开始记录",
+    "submitted_at": "提交时间",
+    "summary": "督导小结",
+    "declared_result_count": "申报结果数",
+    "review_round": "审核轮次",
+    "applied": "采用",
+    "superseded": "被覆盖",
+    "count": "条数",
+    "items": "检查项",
+    "caption": "照片说明",
+    "captured_at": "拍摄时间",
+    "item_id": "检查项",
+    "sha256": "文件校验值",
+    "comment": "意见",
+    "decision": "结论",
+    "item_comments": "检查项意见",
+    "deadline": "整改期限",
+    "note": "说明",
+    "photos": "照片",
+    "problem": "存在问题",
+    "responsible_person": "责任人",
+    "school_id": "学校",
+    "entries": "条目",
+    "kinds": "类型",
+    "ok": "成功",
+    "rejected": "被拒",
+    "value": "填报结果",
+}
+
+
 class AuditLogIsAppendOnly(RuntimeError):
     """Raised when code tries to change or remove an audit entry."""
 

@@ -18,7 +18,7 @@ from ...visits.operations import naive_utc
 from ...visits.photos import put_verified_image
 from ..access import can_manage_task
 from ..audit import operations as audit
-from ..review.operations import task_snapshot
+from ..review.operations import changes_in_words, task_snapshot
 from .models import RectificationTask, TaskPhoto, TaskUpdate
 
 #: Photos one progress entry may carry.
@@ -165,7 +165,7 @@ def edit_task(
     new = {k: after[k] for k in old}
     if not new:
         return
-    _entry(user, task, "edit", "；".join(f"{k}：{audit.jsonable(v)}" for k, v in new.items()))
+    _entry(user, task, "edit", changes_in_words(new))
     _audit(task, "edit", old, new)
     db.session.flush()
 

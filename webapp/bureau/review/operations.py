@@ -211,8 +211,7 @@ def _update_open_task(user: User, task: RectificationTask, spec: dict[str, Any],
     if not old:
         return
     new = {k: after[k] for k in old}
-    words = {"deadline": "整改期限", "responsible_person": "责任人", "problem": "存在问题"}
-    note = "复查后修改：" + "；".join(f"{words.get(k, k)}：{audit.jsonable(v)}" for k, v in new.items())
+    note = "复查后修改：" + changes_in_words(new)
     task.updates.append(TaskUpdate(kind="edit", note=note, author_id=user.id, visit_id=visit.id))
     db.session.flush()
     audit.record("task", task.id, ("task", task.id), "edit", old, new)
@@ -241,6 +240,15 @@ def _recheck_open_tasks(user: User, visit: Visit) -> None:
         task.updates.append(TaskUpdate(kind=kind, note=note, author_id=user.id, visit_id=visit.id))
         db.session.flush()
         audit.record("task", task.id, ("task", task.id), kind, None, {"visit_id": visit.id, "note": note})
+
+
+#: The words for a task's fields in its history (整改过程), which people read.
+TASK_FIELD_WORDS = {"deadline": "整改期限", "responsible_person": "责任人", "problem": "存在问题"}
+
+
+def changes_in_words(new: dict[str, Any]) -> str:
+    """整改期限：2026-12-20；责任人：张三 — a task's changed fields as its history says them."""
+    return "；".join(f"{TASK_FIELD_WORDS.get(k, k)}：{audit.jsonable(v)}" for k, v in new.items())
 
 
 def task_snapshot(task: RectificationTask) -> dict[str, Any]:

@@ -33,6 +33,7 @@ import {
   root,
   signedOut,
   updateNet,
+  warnPasteTooLong,
 } from "./ui.js";
 import * as visitsSync from "./visits-sync.js"; // visit headers, results and photos: registers their outbox senders
 import "./review.js"; // 督导室 review: returned visits on the home screen, comments and tasks on the fill page
@@ -88,6 +89,7 @@ function listen() {
     reloadBanner("dbversion", "督导随行已在另一个页面更新，请刷新本页（记录不会丢失）。", "warn");
   });
   document.addEventListener("input", dropControlCharacters, true);
+  document.addEventListener("paste", warnPasteTooLong, true);
   window.addEventListener("hashchange", route);
   window.addEventListener("online", () => {
     updateNet();

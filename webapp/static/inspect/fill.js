@@ -256,17 +256,17 @@ function control(item, value) {
     oninput: (event) => {
       const raw = event.target.value.trim();
       const error = byItem(".field-error", item.id);
-      if (raw === "") {
-        draft(item.id).value = null;
-        error.hidden = true;
-      } else {
-        const number = Number(raw);
-        const problem = event.target.validity.badInput ? "请输入数字。" : numberProblem(check, number);
-        error.hidden = !problem;
-        error.textContent = problem || "";
-        if (problem) return; // never store (or send) what the server would refuse
-        draft(item.id).value = { number };
-      }
+      // What is not a number (1e309, "1e", "-") reads as "": it is an error, not an empty answer.
+      const problem = event.target.validity.badInput
+        ? "请输入数字。"
+        : raw === ""
+          ? null
+          : numberProblem(check, Number(raw));
+      error.hidden = !problem;
+      error.textContent = problem || "";
+      // The answer is what the field shows: a refused value leaves the item unanswered (never sent as it is),
+      // not holding the last keystroke's number (typing 99999999999 kept 999999999 and said 达标).
+      draft(item.id).value = raw === "" || problem ? null : { number: Number(raw) };
       setPressed(item.id, null);
       drawItemState(item);
       schedule(item.id);

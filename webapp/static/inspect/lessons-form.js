@@ -79,12 +79,14 @@ function text(name, value, props = {}) {
     value: value ?? "",
     disabled: editing.locked,
     ...props,
-    oninput: (e) => change(name, props.type === "number" ? numberOrNull(e.target.value) : e.target.value),
+    oninput: (e) => change(name, props.type === "number" ? numberOrNull(e.target) : e.target.value),
   });
 }
 
-function numberOrNull(value) {
-  return value === "" ? null : Number(value);
+/** The number typed, null when blank; NaN for what is not a number (1e309, "-"), which reads as "" but is no blank. */
+function numberOrNull(input) {
+  if (input.validity.badInput) return Number.NaN;
+  return input.value === "" ? null : Number(input.value);
 }
 
 function schoolSelect(record, data) {

@@ -34,7 +34,9 @@ export async function startRecord(kind) {
   }
   const record = blank(kind, state.deviceId);
   await saveRecord(record, data.kinds);
-  location.replace(`#/lessons/${record.id}`);
+  // From the home, 返回 leads back to it; a #/lessons/new/<kind> link is replaced, so 返回 makes no second record.
+  if (location.hash.startsWith("#/lessons/new/")) location.replace(`#/lessons/${record.id}`);
+  else location.hash = `#/lessons/${record.id}`;
 }
 
 function termLine(data) {

@@ -87,6 +87,11 @@ export function problems(record, kinds) {
   } else {
     if (record.kind === "guidance" && !record.school_id) missing.push("学校");
     if (!String(record.topic || "").trim()) missing.push("主题");
+    // The server's rule (lessons/schemas.py): a whole number from 0 to 100000, or nothing.
+    const n = record.participants;
+    if (n !== null && n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= 100000)) {
+      missing.push("参加人数应为 0 到 100000 的整数");
+    }
   }
   return missing;
 }

@@ -146,6 +146,20 @@ export function dropControlCharacters(event) {
   toast("已去掉文字中不可见的控制字符（无法保存）。");
 }
 
+/**
+ * A paste listener (capturing, on the document): a field with a length limit takes only what fits, without a
+ * word, so the person is told that the end of what they pasted (a long 现场记录 from a document) is not there.
+ */
+export function warnPasteTooLong(event) {
+  const field = event.target;
+  const text = field instanceof HTMLTextAreaElement || field instanceof HTMLInputElement;
+  if (!text || !(field.maxLength > 0) || !event.clipboardData) return;
+  const pasted = event.clipboardData.getData("text").replace(/\r\n/g, "\n");
+  const selected = (field.selectionEnd ?? 0) - (field.selectionStart ?? 0);
+  const room = field.maxLength - (field.value.length - selected);
+  if (pasted.length > room) toast(`此处最多 ${field.maxLength} 字，粘贴内容超出的部分没有粘贴进来。`, "warn");
+}
+
 /** A banner that goes away by itself after a few seconds. */
 export function toast(message, kind = "") {
   banner(`toast-${Date.now()}`, message, kind, [], 6000);
