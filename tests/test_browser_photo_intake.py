@@ -17,8 +17,10 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.visits.models import ItemResult, Photo
 
+from .conftest import PASSWORD, PHONE
 from .test_browser_faults import open_tab
 from .test_browser_visits import (  # noqa: F401  (serve and world are fixtures)
+    TIMEOUT,
     download,
     first,
     item_card,
@@ -252,5 +254,99 @@ def test_a_photo_that_cannot_be_prepared_is_shown_with_what_can_be_done(browser,
         "原图格式（image/heic）服务器不接受（只接受 JPEG、PNG、WebP），无法原图上传。",
         None,
     ]
+    assert not errors, errors
+    phone.close()
+
+
+def test_a_photo_another_tab_is_preparing_is_left_to_it_until_that_tab_is_gone(browser, serve, world, tmp_path):  # noqa: F811
+    """Two tabs never decode the same picture (nor count a try for nothing); a tab that died lets it go."""
+    server = serve()
+    items, visit_id = world["items"], world["visit_id"]
+    phone, page, errors = open_phone(browser, server, world["inspector"].username)
+    download(page, visit_id)
+    page.add_init_script(faults(stall=True))  # this tab only
+    page.reload()
+    page.evaluate("window.dudao.ready")
+    open_visit(page, visit_id)
+    photo_item = first(items, "yes_no", photo=True)
+    item_card(page, photo_item).locator("input.take").set_input_files(small_photo(tmp_path, "door.jpg", (90, 90, 200)))
+    until(page, """() => window.dudao.db.all("photo_intake").then((rows) => rows[0]?.attempts === 1)""")
+
+    other = open_tab(phone, server, visit_id)
+    resume = f"() => import('/static/inspect/photo-intake.js').then((m) => m.resume('{visit_id}'))"
+    other.evaluate(resume)  # the first tab holds it: left alone
+    assert [k["attempts"] for k in kept_files(other)] == [1]
+    item_card(other, photo_item).locator("li.intake .photo-status", has_text="正在处理照片…").wait_for()
+    page.close()  # that tab is gone, its lock with it (released by the browser soon after: asked again until then)
+    until(
+        other,
+        f"""() => import('/static/inspect/photo-intake.js')
+            .then((m) => m.resume('{visit_id}'))
+            .then(() => window.dudao.db.all("photo_intake"))
+            .then((rows) => rows.length === 0)""",
+    )
+    item_card(other, photo_item).locator("li.photo img.thumb").wait_for()
+    wait_synced(other, visit_id)
+    assert kept_files(other) == [] and rows(Photo, visit_id=visit_id) == 1
+    assert not errors, errors
+    phone.close()
+
+
+#: IndexedDB as version 2 of the app left it (its stores), with a device id and an answer not sent yet.
+VERSION_2 = """() => new Promise((resolve, reject) => {
+    const open = indexedDB.open("dudao", 2);
+    open.onupgradeneeded = () => {
+        const db = open.result;
+        db.createObjectStore("visits", { keyPath: "id" });
+        db.createObjectStore("checklists", { keyPath: "version" });
+        db.createObjectStore("schools", { keyPath: "id" });
+        db.createObjectStore("results", { keyPath: ["visit_id", "item_id"] }).createIndex("visit_id", "visit_id");
+        db.createObjectStore("photos", { keyPath: "id" }).createIndex("visit_id", "visit_id");
+        db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true }).createIndex("visit_id", "visit_id");
+        db.createObjectStore("receipts", { keyPath: "visit_id" });
+        db.createObjectStore("meta", { keyPath: "key" });
+        db.createObjectStore("activities", { keyPath: "id" });
+        db.createObjectStore("activity_photos", { keyPath: "id" }).createIndex("activity_id", "activity_id");
+    };
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+        const tx = open.result.transaction(["meta", "results"], "readwrite");
+        tx.objectStore("meta").put({ key: "device_id", value: "phone-of-version-2" });
+        tx.objectStore("results").put({ visit_id: "v-old", item_id: "i-old", value: { answer: "yes" }, owner: null });
+        tx.oncomplete = () => { open.result.close(); resolve(); };
+        tx.onerror = () => reject(tx.error);
+    };
+})"""
+
+
+def test_a_phone_with_version_2_data_gets_the_new_store_and_keeps_its_records(browser, serve, world):  # noqa: F811
+    server = serve()
+    phone = browser.new_context(**PHONE)
+    page = phone.new_page()
+    page.set_default_timeout(TIMEOUT)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url + "/login?next=/inspect/")
+    page.evaluate(VERSION_2)  # before the app ever ran in this browser (the sign-in page has no IndexedDB)
+    page.fill("#username", world["inspector"].username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inspect/")
+    page.wait_for_function("window.dudao !== undefined")
+    page.evaluate("window.dudao.ready")
+    assert page.evaluate("window.dudao.state.deviceId") == "phone-of-version-2"
+    names = page.evaluate(
+        """() => new Promise((resolve) => {
+            const open = indexedDB.open("dudao");
+            open.onsuccess = () => {
+                resolve([open.result.version, [...open.result.objectStoreNames]]);
+                open.result.close();
+            };
+        })"""
+    )
+    assert names[0] == 3 and "photo_intake" in names[1]
+    kept = page.evaluate("""() => window.dudao.db.get("results", ["v-old", "i-old"])""")
+    assert kept["value"] == {"answer": "yes"}
+    assert page.evaluate("""() => window.dudao.db.all("photo_intake")""") == []
     assert not errors, errors
     phone.close()

@@ -10,7 +10,9 @@
 //
 // A picture that makes the browser crash while it is decoded would crash it at every start: each try is
 // counted in the record before it begins (`attempts`), and after AUTO_ATTEMPTS the file is no longer
-// prepared by itself. The page shows it on its item with 重试处理, 原图上传 (the file as it is, when the
+// prepared by itself. A try holds a Web Lock named after the file, which the browser releases when the tab
+// dies: another tab of the app leaves a file alone while one prepares it (no second 12-MP decode, no try
+// counted for nothing), and takes it up when that tab is gone. The page shows it on its item with 重试处理, 原图上传 (the file as it is, when the
 // server takes it: `rawProblem`) and 删除; nothing is ever dropped without the person saying so.
 //
 // Record: {id (the photo's id once prepared), visit_id, item_id, blob (the File), name, type, size, caption,
@@ -19,6 +21,7 @@
 // This module never touches the DOM: it reports through `events`
 //   "intake" {id, visit_id, item_id, state, record?}   state "preparing" | "stored" (record: the photo) |
 //            "duplicate" (the visit had the same picture) | "failed" (this try) | "gone" (deleted or stored elsewhere)
+// (a file another tab is preparing is left alone: outcome "elsewhere", no event).
 
 import * as db from "./db.js";
 import * as photos from "./photos.js";
@@ -118,7 +121,7 @@ export function prepare(id) {
     for (;;) {
       const record = await db.get(S.photoIntake, id);
       if (!record || record.attempts >= AUTO_ATTEMPTS) return;
-      if ((await attempt(id, (kept) => photos.preparePhoto(kept.blob))) !== "failed") return;
+      if ((await attempt(id, (kept) => photos.preparePhoto(kept.blob))) !== "failed") return; // stored, gone, elsewhere
     }
   });
 }
@@ -155,9 +158,17 @@ export async function discard(id) {
 
 /**
  * One try: count it, make the photo (`make(record)` → {blob, sha256, …}), store it and drop the file together.
- * Returns the outcome ("stored", "duplicate", "gone", "failed").
+ * Returns the outcome ("stored", "duplicate", "gone", "failed"; "elsewhere" when another tab is preparing it).
  */
-async function attempt(id, make) {
+function attempt(id, make) {
+  const locks = globalThis.navigator && navigator.locks;
+  if (!locks) return tryOnce(id, make); // older browsers: a second tab may prepare it too (stored once all the same)
+  return locks.request(`dudao-photo-intake:${id}`, { ifAvailable: true }, (lock) =>
+    lock ? tryOnce(id, make) : "elsewhere",
+  );
+}
+
+async function tryOnce(id, make) {
   const record = await db.update(S.photoIntake, id, (old) =>
     old ? { ...old, attempts: (old.attempts || 0) + 1, tried_at: new Date().toISOString() } : undefined,
   );
