@@ -226,8 +226,9 @@ def test_a_full_phone_says_so_in_chinese_and_keeps_what_it_has(browser, serve, w
     page.evaluate("window.dudao.flush()")
     before = page.evaluate("(id) => window.dudao.outbox.entries(id)", visit_id)
 
-    # The phone is full: the next photo and the next answer are refused, and the person is told why.
-    page.evaluate("window.__full = ['photos', 'results']")
+    # The phone is full: the next photo (neither its file nor its copy can be kept) and the next answer are
+    # refused, and the person is told why.
+    page.evaluate("window.__full = ['photo_intake', 'photos', 'results']")
     item_card(page, photo_item).locator("input.pick").set_input_files(small_photo(tmp_path, "lost.jpg", (9, 9, 9)))
     toast = page.locator('[data-banner^="toast-"]')
     toast.first.wait_for()

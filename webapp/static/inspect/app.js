@@ -152,6 +152,17 @@ async function start() {
   }
   checkStorage();
   if (online()) outbox.replay({ force: true });
+  resumeIntake();
+}
+
+/** Photos a closed page (a killed browser, a flat battery) left unprepared: prepared again, in the background. */
+async function resumeIntake() {
+  try {
+    // Its modules load only when there is something to prepare: not on every start's way.
+    if ((await db.all(db.S.photoIntake)).length) await (await import("./photo-intake.js")).resume();
+  } catch {
+    /* tried again when the visit's page opens, and at the next start */
+  }
 }
 
 const ready = start().catch((error) => {

@@ -11,6 +11,8 @@
 //   meta        {key, value}                      device_id, last_contact_at, persisted …
 //   activities  {id, kind, occurred_on, school_id, …, write_id, edited_at, synced_write_id}   教研员 records (v2)
 //   activity_photos {id, activity_id, blob, sha256, caption, …, uploaded, deleted}           their photos (v2)
+//   photo_intake {id, visit_id, item_id, blob, caption, captured_at, attempts, last_error, …}  a photo's file as the
+//                camera gave it, kept until its prepared copy is in `photos` (photo-intake.js) (v3)
 //
 // Owners: a phone may be shared. Records of the stores in OWNED carry `owner`, the id
 // of the user who recorded (or downloaded) them; every read through this module sees
@@ -25,7 +27,7 @@
 // reopens the database and retries once instead of losing the inspector's save.
 
 const DB_NAME = "dudao";
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 
 /** Store names, so callers cannot misspell them. */
 export const S = Object.freeze({
@@ -39,10 +41,20 @@ export const S = Object.freeze({
   meta: "meta",
   activities: "activities",
   activityPhotos: "activity_photos",
+  photoIntake: "photo_intake",
 });
 
 /** Stores whose records belong to the user who made them. */
-const OWNED = new Set([S.visits, S.results, S.photos, S.outbox, S.receipts, S.activities, S.activityPhotos]);
+const OWNED = new Set([
+  S.visits,
+  S.results,
+  S.photos,
+  S.outbox,
+  S.receipts,
+  S.activities,
+  S.activityPhotos,
+  S.photoIntake,
+]);
 let owner = null; // the signed-in user's id (or the last one seen, offline)
 
 /** Fired on `events`: "versionchange" when a newer app version needs the database. */
@@ -70,6 +82,11 @@ function upgrade(db, oldVersion) {
     db.createObjectStore(S.activities, { keyPath: "id" });
     const activityPhotos = db.createObjectStore(S.activityPhotos, { keyPath: "id" });
     activityPhotos.createIndex("activity_id", "activity_id");
+  }
+  if (oldVersion < 3) {
+    // Photos not prepared yet (photo-intake.js). Only a new store: a phone's records stay as they are.
+    const intake = db.createObjectStore(S.photoIntake, { keyPath: "id" });
+    intake.createIndex("visit_id", "visit_id");
   }
   // Later versions add steps here; never drop a store that may hold unsynced records.
 }

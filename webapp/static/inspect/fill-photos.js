@@ -1,9 +1,11 @@
-// Photos on the fill page: take or pick, resize and store on the phone
-// (photos.js), caption, delete before submit, and each photo's upload state.
+// Photos on the fill page: take or pick, keep the file at once and prepare it (photo-intake.js, photos.js),
+// caption, delete before submit, and each photo's upload state. A file not prepared yet is shown on its item
+// (正在处理照片…, or when its tries failed, what the person can do: 重试处理, 原图上传, 删除).
 
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
 import * as visitsSync from "./visits-sync.js";
+import * as intake from "./photo-intake.js";
 import * as photos from "./photos.js";
 import { itemsOf } from "./checks.js";
 import { config, state } from "./state.js";
@@ -63,7 +65,7 @@ export function photoList(itemId) {
 export async function drawPhotos(itemId) {
   const visitState = state.current;
   if (!visitState) return;
-  const entries = await outbox.entries(visitState.visit.id);
+  const [entries, kept] = await Promise.all([outbox.entries(visitState.visit.id), intake.waiting(visitState.visit.id)]);
   if (state.current !== visitState) return;
   const card = root.querySelector(`[data-item-id="${CSS.escape(itemId)}"]`);
   const list = card && card.querySelector(".photos");
@@ -72,11 +74,12 @@ export async function drawPhotos(itemId) {
   const mine = visitState.photos.filter((p) => (p.item_id || "") === itemId);
   const keep = new Set(mine.map((p) => p.id));
   for (const row of list.querySelectorAll("li.photo")) if (!keep.has(row.dataset.photoId)) row.remove();
+  drawIntake(list, kept.filter((r) => (r.item_id || "") === itemId));
   // Update rows in place: replacing them would drop a caption being typed.
   for (const photo of mine) {
     const row = list.querySelector(`li.photo[data-photo-id="${CSS.escape(photo.id)}"]`);
     if (!row) {
-      list.insertBefore(photoRow(photo, pending.get(photo.id)), list.querySelector("li.busy"));
+      list.insertBefore(photoRow(photo, pending.get(photo.id)), list.querySelector("li.intake, li.busy"));
       continue;
     }
     const [text, kind] = photoStatus(photo, pending.get(photo.id));
@@ -96,10 +99,77 @@ function photoStatus(photo, entry) {
   return ["待上传", "warn"];
 }
 
+/** The rows of files not prepared yet, after the photos: redrawn whole (they have nothing typed in them). */
+function drawIntake(list, kept) {
+  for (const row of list.querySelectorAll("li.intake")) row.remove();
+  const anchor = list.querySelector("li.busy");
+  for (const record of kept) list.insertBefore(intakeRow(record), anchor);
+}
+
+function intakeRow(record) {
+  const row = h("li", { class: "intake", dataset: { intakeId: record.id } });
+  if (!intake.stuck(record)) {
+    row.append(
+      h("span", { class: "thumb placeholder" }, "处理中"),
+      h("div", { class: "photo-meta" }, h("span", { class: "photo-status busy" }, "正在处理照片…")),
+    );
+    return row;
+  }
+  let reason = record.last_error ? `：${errorText(record.last_error)}` : "（手机内存可能不足，或处理时页面被关闭）";
+  if (!/[。！？]$/.test(reason)) reason += "。";
+  const problem = intake.rawProblem(record);
+  const act = (job) => async (event) => {
+    for (const button of event.currentTarget.parentElement.querySelectorAll("button")) button.disabled = true;
+    await job();
+    await drawPhotos(record.item_id || "");
+  };
+  row.append(
+    h("span", { class: "thumb placeholder" }, "未处理"),
+    h(
+      "div",
+      { class: "photo-meta" },
+      h(
+        "span",
+        { class: "photo-status bad" },
+        `照片处理没有成功（已试 ${record.attempts} 次）${reason}原图仍保存在手机上，没有丢失。`,
+      ),
+      problem ? h("span", { class: "meta raw-problem" }, problem) : null,
+      h(
+        "span",
+        { class: "intake-actions" },
+        h("button", { class: "button small retry-intake", type: "button", onclick: act(() => intake.retry(record.id)) }, "重试处理"),
+        problem
+          ? null
+          : h(
+              "button",
+              { class: "button small raw-intake", type: "button", onclick: act(() => intake.sendRaw(record.id)) },
+              "原图上传",
+            ),
+        h(
+          "button",
+          {
+            class: "button small delete-intake",
+            type: "button",
+            onclick: (event) => {
+              if (!window.confirm("删除这张照片？删除后无法恢复，也无法再上传。")) return;
+              act(() => intake.discard(record.id))(event);
+            },
+          },
+          "删除",
+        ),
+      ),
+    ),
+  );
+  return row;
+}
+
 function photoRow(photo, entry) {
   const visitState = state.current;
   let thumb;
-  if (photo.blob) {
+  if (photo.raw) {
+    // The camera's file as it is: decoding 12 MP for a thumbnail is what may not fit in the phone's memory.
+    thumb = h("span", { class: "thumb placeholder" }, "原图");
+  } else if (photo.blob) {
     const url = URL.createObjectURL(photo.blob);
     objectUrls.push(url);
     thumb = h("img", { class: "thumb", src: url, alt: photo.caption || "现场照片" });
@@ -171,6 +241,25 @@ async function releasePhoto(photo, input) {
 async function addFiles(itemId, files) {
   const visitState = state.current;
   if (!visitState || visitState.readOnly || !files.length) return;
+  // Each file is kept as it came before it is decoded: a page closed or a browser killed while it is
+  // prepared loses nothing (it is prepared at the next start).
+  const kept = [];
+  const loose = [];
+  for (const file of files) {
+    try {
+      const fields = { visit_id: visitState.visit.id, item_id: itemId, device_id: state.deviceId };
+      kept.push(await intake.keep(file, { ...fields, position: photos.recentPosition() }));
+    } catch {
+      loose.push(file); // not kept (a full phone): prepared at once as before; its smaller copy may still fit
+    }
+  }
+  if (kept.length) await drawPhotos(itemId);
+  await Promise.all(kept.map((record) => intake.prepare(record.id)));
+  if (loose.length) await addLoose(visitState, itemId, loose);
+}
+
+/** Prepare and store files that could not be kept first (the way photos were added before photo-intake.js). */
+async function addLoose(visitState, itemId, files) {
   const list = root.querySelector(`[data-item-id="${CSS.escape(itemId)}"] .photos`);
   const busy = h("li", { class: "meta busy" }, "正在处理照片…");
   list.append(busy);
@@ -214,12 +303,37 @@ async function addFiles(itemId, files) {
   }
   busy.remove();
   if (state.current !== visitState) return;
+  await photoAdded(visitState, itemId);
+}
+
+/** A photo of the visit on screen was stored: its item, the progress line, and the upload soon. */
+async function photoAdded(visitState, itemId) {
   await drawPhotos(itemId);
   const item = itemId && itemsOf(visitState.checklist).find((i) => i.id === itemId);
   if (item) drawItemState(item);
   updateProgress();
   setTimeout(kick, config.photoHoldMs + 100);
   kick();
+}
+
+/** A kept file changed (photo-intake.js events): show it, or the photo made from it, on its item. */
+async function intakeChanged(event) {
+  const { visit_id: visitId, item_id: itemId, state: what, record } = event.detail;
+  const visitState = state.current;
+  if (!visitState || visitState.visit.id !== visitId || visitState.page !== "fill") return;
+  if (what === "duplicate") toast("这张照片已经添加过了。", "warn");
+  if (what !== "stored") {
+    await drawPhotos(itemId || "");
+    return;
+  }
+  if (!visitState.photos.some((p) => p.id === record.id)) visitState.photos.push(record);
+  await ensureStarted(visitState); // started by photo-intake.js: the page's copy and badge follow
+  if (state.current === visitState) await photoAdded(visitState, itemId || "");
+}
+
+/** When a visit's page opens: prepare what a closed page left of it (shown on its items meanwhile). */
+export function resumeIntake(visitId) {
+  intake.resume(visitId).catch(() => {}); // IndexedDB failed: tried again next time
 }
 
 async function deletePhoto(photo) {
@@ -270,3 +384,4 @@ export async function redrawAllPhotos() {
 // Photo rows exist only on the fill page, which loads this module: listen from then on.
 outbox.events.addEventListener("photo", showPhotoEvent);
 outbox.events.addEventListener("idle", redrawAllPhotos);
+intake.events.addEventListener("intake", intakeChanged);

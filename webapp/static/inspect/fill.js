@@ -4,7 +4,7 @@
 import * as visitsSync from "./visits-sync.js";
 import { numberProblem, standardText, unitOf } from "./checks.js";
 import { downloadVisit } from "./downloads.js";
-import { photoButtons, photoList } from "./fill-photos.js";
+import { photoButtons, photoList, resumeIntake } from "./fill-photos.js";
 import { route } from "./router.js";
 import { beginRender, state } from "./state.js";
 import { drawContact, drawStatus, refreshSoon } from "./status.js";
@@ -113,6 +113,7 @@ export async function showFill(visitId) {
       : h("a", { class: "button primary", href: `#/visit/${visitId}/submit`, id: "to-submit" }, "提交…"),
   );
   updateProgress();
+  resumeIntake(visitId); // photos a closed page left unprepared: shown on their items meanwhile
   if (online()) visitsSync.refreshReceipt(visitId).then(refreshSoon);
 }
 

@@ -16,7 +16,7 @@ const { S } = db;
 /** The submit page of a visit (the fill page if the phone lacks its checklist). */
 export async function showSubmit(visitId) {
   const stale = beginRender();
-  const visitState = await loadVisit(visitId);
+  const [visitState, unprepared] = await Promise.all([loadVisit(visitId), db.all(S.photoIntake, "visit_id", visitId)]);
   if (stale()) return;
   revokeUrls();
   if (!visitState || !visitState.checklist) return showFill(visitId);
@@ -88,7 +88,7 @@ export async function showSubmit(visitId) {
           h("ul", {}, noPhoto.map((i) => h("li", {}, i.title))),
         )
       : null,
-    notedOnly.length
+    notedOnly.length && !visitState.readOnly
       ? h(
           "details",
           { class: "alert warn", id: "noted-unanswered", open: true },
@@ -100,6 +100,13 @@ export async function showSubmit(visitId) {
               h("li", {}, h("button", { class: "link", type: "button", onclick: () => showItem(`#/visit/${visitId}`, i.id) }, i.title)),
             ),
           ),
+        )
+      : null,
+    unprepared.length && !visitState.readOnly
+      ? h(
+          "p",
+          { class: "alert warn", id: "unprepared-photos" },
+          `还有 ${unprepared.length} 张照片没有处理完（正在处理或处理失败，见检查项），提交后就不能再随本次督导上传，请先返回处理。`,
         )
       : null,
     unanswered.length

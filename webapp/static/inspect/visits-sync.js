@@ -139,6 +139,29 @@ export async function addPhoto(photo) {
 }
 
 /**
+ * Store a photo prepared from a file kept in S.photoIntake (photo-intake.js), enqueue its upload and drop the kept
+ * file, in one transaction: the photo is never in both stores nor in neither. The photo's id is the kept file's.
+ * Returns "stored"; "duplicate" when the visit has the same picture already (the kept file is dropped, nothing
+ * added); "gone" when the kept file is no longer there (stored by another tab, or deleted): nothing is changed.
+ * @param {object} photo as for addPhoto, with id = the kept file's id
+ * @returns {Promise<{outcome: "stored"|"duplicate"|"gone", record: object}>}
+ */
+export async function addPreparedPhoto(photo) {
+  const record = { uploaded: false, deleted: false, created_at: now(), ...photo };
+  const outcome = await transaction([S.photoIntake, S.photos, S.outbox], "readwrite", async (s) => {
+    if (!(await req(s[S.photoIntake].get(record.id)))) return "gone";
+    await req(s[S.photoIntake].delete(record.id));
+    const pics = await req(s[S.photos].index("visit_id").getAll(IDBKeyRange.only(record.visit_id)));
+    if (pics.some((p) => p.sha256 === record.sha256 && !p.deleted)) return "duplicate";
+    await req(s[S.photos].put(record));
+    await req(s[S.outbox].add(newEntry("photo", { id: record.id, visit_id: record.visit_id })));
+    return "stored";
+  });
+  if (outcome === "stored") progress(record.visit_id);
+  return { outcome, record };
+}
+
+/**
  * Change a photo's caption or position; only before upload (the server keeps
  * what it received). Returns the record, or null if it can no longer change.
  */
