@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -115,6 +116,17 @@ def test_export_xlsform_for_a_school_with_a_trait(run, tmp_path, policy_set, sta
     assert field in _survey_names(with_trait)
     assert run(*base, "--output", str(without)).exit_code == 0
     assert field not in _survey_names(without)
+
+
+@pytest.mark.parametrize(("today", "given"), [(date(2026, 8, 31), False), (date(2026, 9, 1), True)])
+def test_export_composes_for_the_day_in_china(run, tmp_path, monkeypatch, today, given):
+    """兴署发〔2025〕53's 起始年级班额 binds from 2026-09-01 (effective_from): the exported form follows the day in
+    China, as the web does, not the machine's own date."""
+    monkeypatch.setattr("webapp.packs.cli.today_in_china", lambda: today)
+    path = tmp_path / "form.xlsx"
+    args = ["checklists", "export", "--policy-set", "xinganmeng", "--format", "xlsform", "--stage", "primary"]
+    assert run(*args, "--location", "village", "--output", str(path)).exit_code == 0
+    assert ("xinganmeng_conditions_class_size" in _survey_names(path)) is given
 
 
 def test_export_refuses_an_unknown_trait(app):

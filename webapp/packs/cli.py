@@ -12,6 +12,8 @@ from checklists.export import pack_items, xlsform_workbook
 from checklists.generator import GeneratorError, SchoolProfile, compose
 from checklists.vocabulary import LOCATIONS, SCHOOL_TRAITS, STAGES, VISIT_TYPES
 
+from ..timeutil import today_in_china
+
 checklists_cli = click.Group("checklists", help="Policy packs: validate, list, export.")
 
 
@@ -81,7 +83,8 @@ def export_cmd(
             # Items addressed to schools with a trait (原民族语言授课、集团核心校、校车…) reach the form only
             # when the school has it, as on the web (?traits=…).
             profile = SchoolProfile(stage, location, frozenset(traits), is_boarding=boarding)
-            snapshot = compose(pack, profile, visit_type)
+            # The day in China, as the web composes (statuses, due dates, rules not yet in force).
+            snapshot = compose(pack, profile, visit_type, on=today_in_china())
         except GeneratorError as exc:
             raise click.ClickException(str(exc)) from exc
         data = xlsform_workbook(snapshot)
