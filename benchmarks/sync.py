@@ -22,7 +22,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import statistics
 import tempfile
 import threading
@@ -241,18 +240,47 @@ def _header_bytes(headers: Any) -> int:
     return 60 + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 180
 
 
-def shell_bytes() -> int:
-    """Gzip size of everything the service worker precaches."""
+def shell_figures() -> dict[str, int]:
+    """Gzip sizes (level 9) of what the service worker keeps on a phone.
+
+    ``common``: what it precaches for every phone (the shell page, the manifest, the icon, the modules every
+    role loads). Each role feature (``lessons``, ``school``: app.js FEATURES) adds its own modules, kept only
+    on a phone of that role (webapp/visits/routes.py ``feature_entries``). ``phone`` is what one phone keeps
+    at most: the common shell and the heaviest role's modules; ``all_roles`` is the sum of everything named
+    in sw.js, which no phone downloads (the figure printed as ``shell_gzip`` until 2026-11-30).
+    """
+    from webapp.visits.routes import feature_entries, precache_urls
+
     with bench_app(None) as app:
         client = _client(app)
-        sw = client.get("/sw.js").get_data(as_text=True)
-        urls = sorted(set(re.findall(r"""["'](/(?:inspect/|static/|manifest)[^"'\s]*)["']""", sw)))
-        total = 0
-        for url in urls:
-            response = client.get(url)
-            if response.status_code == 200:
-                total += len(gzip.compress(response.get_data(), 9))
-        return total
+
+        def gzipped(urls: list[str]) -> int:
+            total = 0
+            for url in urls:
+                response = client.get(url)
+                if response.status_code == 200:
+                    total += len(gzip.compress(response.get_data(), 9))
+            return total
+
+        with app.test_request_context():
+            common_urls, features = precache_urls(), feature_entries()
+        figures = {"common": gzipped(common_urls)}
+        for entry, modules in features.items():
+            name = entry.rsplit("/", 1)[1].removesuffix(".js")
+            figures[name] = gzipped([entry, *(url for url, _ in modules if url != entry)])
+        roles = [figures[name] for name in figures if name != "common"]
+        figures["phone"] = figures["common"] + max(roles, default=0)
+        figures["all_roles"] = figures["common"] + sum(roles)
+        return figures
+
+
+def emit_shell_figures() -> None:
+    """``shell_gzip`` (what one phone keeps at most) and its parts."""
+    figures = shell_figures()
+    emit("shell_gzip", figures["phone"], "B")
+    for name, value in figures.items():
+        if name != "phone":
+            emit(f"shell_gzip_{name}", value, "B")
 
 
 def resize_in_chromium(original: bytes) -> bytes | None:
@@ -339,9 +367,7 @@ def main() -> None:
         return
     from benchmarks import phone
 
-    shell = shell_bytes()
-    emit("app_shell_gzip_bytes", shell, "B")
-    emit("shell_gzip", shell, "B")
+    emit_shell_figures()
     if Path(CHROMIUM).exists():
         with bench_app(None) as app:
             requests, revalidated, sent = phone.cold_load_requests(app, PASSWORD, CHROMIUM)
@@ -375,7 +401,7 @@ def phone_figures() -> None:
     """The phone's figures: shell, cold load, photo size and quality, sync time against the bound."""
     from benchmarks import phone, phone_sync
 
-    emit("shell_gzip", shell_bytes(), "B")
+    emit_shell_figures()
     if not Path(CHROMIUM).exists():
         return
     with bench_app(None) as app:
