@@ -143,7 +143,7 @@ export function dropControlCharacters(event) {
   const text = field instanceof HTMLTextAreaElement || (field instanceof HTMLInputElement && ["text", "search"].includes(field.type));
   if (!text || !CONTROL.test(field.value)) return;
   field.value = field.value.replace(CONTROL_ALL, "");
-  toast("已去掉文字中不可见的控制字符（无法保存）。");
+  toast("已去掉文字中不可见的控制字符（服务器不接受这类字符）。");
 }
 
 /**
