@@ -139,11 +139,18 @@ const CONTROL_ALL = new RegExp(CONTROL.source, "g");
  * for an invisible character.
  */
 export function dropControlCharacters(event) {
-  const field = event.target;
+  if (takeOutControls(event.target)) toast("已去掉文字中不可见的控制字符（服务器不接受这类字符）。");
+}
+
+/**
+ * Take out of a text field (textarea, text or search input) the characters the server refuses; whether any
+ * were there. The web pages use it too (static/page.js): one rule for the phone and the forms.
+ */
+export function takeOutControls(field) {
   const text = field instanceof HTMLTextAreaElement || (field instanceof HTMLInputElement && ["text", "search"].includes(field.type));
-  if (!text || !CONTROL.test(field.value)) return;
+  if (!text || !CONTROL.test(field.value)) return false;
   field.value = field.value.replace(CONTROL_ALL, "");
-  toast("已去掉文字中不可见的控制字符（服务器不接受这类字符）。");
+  return true;
 }
 
 /**
