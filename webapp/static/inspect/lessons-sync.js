@@ -133,27 +133,17 @@ export async function saveRecord(record, kinds) {
  * @returns {Promise<number>} how many records were saved
  */
 export async function recoverUnsaved() {
-  const left = unsaved.left(["activity"]);
-  const data = left.length ? await bundle() : null;
+  const data = unsaved.left(["activity"]).length ? await bundle() : null;
   if (!data) return 0;
-  let saved = 0;
-  for (const entry of left) {
-    try {
-      const stored = await db.get(S.activities, entry.record.id);
-      const typed = { is_deleted: Boolean(entry.record.is_deleted) };
-      for (const name of FIELDS) typed[name] = entry.record[name];
-      const locked = !stored || stored.is_deleted || (isLockedDay(data, stored.occurred_on) && !stored.incomplete);
-      const same = (name) => JSON.stringify(stored[name] ?? null) === JSON.stringify(typed[name] ?? null);
-      if (!locked && !Object.keys(typed).every(same)) {
-        await saveRecord({ ...stored, ...typed }, data.kinds);
-        saved += 1;
-      }
-      unsaved.forget(entry.key);
-    } catch {
-      /* IndexedDB failed: kept for the next start */
-    }
-  }
-  return saved;
+  return unsaved.recover(["activity"], async (entry) => {
+    const stored = await db.get(S.activities, entry.record.id);
+    const typed = { is_deleted: Boolean(entry.record.is_deleted) };
+    for (const name of FIELDS) typed[name] = entry.record[name];
+    const locked = !stored || stored.is_deleted || (isLockedDay(data, stored.occurred_on) && !stored.incomplete);
+    if (locked || Object.keys(typed).every((name) => unsaved.sameValue(stored[name], typed[name]))) return false;
+    await saveRecord({ ...stored, ...typed }, data.kinds);
+    return true;
+  });
 }
 
 /** Keep a photo of a record and queue its upload (after the record's own write). */

@@ -97,20 +97,9 @@ function persist(visitState, itemId) {
  * A visit submitted since, or gone, takes nothing. An edit that fails to save is kept for the next start.
  * @returns {Promise<number>} how many edits were saved
  */
-export async function recoverUnsaved() {
-  let saved = 0;
-  for (const entry of unsaved.left(["result", "summary", "caption"])) {
-    try {
-      if (await recover(entry)) saved += 1;
-      unsaved.forget(entry.key);
-    } catch {
-      /* IndexedDB failed: kept for the next start */
-    }
-  }
-  return saved;
+export function recoverUnsaved() {
+  return unsaved.recover(["result", "summary", "caption"], recover);
 }
-
-const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 async function recover(entry) {
   if (entry.kind === "caption") {
@@ -129,7 +118,7 @@ async function recover(entry) {
   const stored = await db.get(S.results, [entry.visit_id, entry.item_id]);
   const observation = entry.observation || "";
   const unchanged = stored
-    ? same(stored.value, entry.value) && (stored.observation || "") === observation
+    ? unsaved.sameValue(stored.value, entry.value) && (stored.observation || "") === observation
     : !entry.value && !observation;
   if (unchanged) return false;
   const { headerBody } = await import("./visit.js");

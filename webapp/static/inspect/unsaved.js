@@ -32,7 +32,8 @@ function write(all) {
   }
 }
 
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+/** Whether two saved values are the same (JSON values; absent and null alike). */
+export const sameValue = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /**
  * Keep an edit until IndexedDB has it.
@@ -54,7 +55,7 @@ export function note(key, kind, fields) {
 export function settle(key, fields) {
   const all = read();
   const entry = all[key];
-  if (!entry || Object.entries(fields).some(([name, value]) => !same(entry[name], value))) return;
+  if (!entry || Object.entries(fields).some(([name, value]) => !sameValue(entry[name], value))) return;
   delete all[key];
   write(all);
 }
@@ -78,4 +79,25 @@ export function left(kinds) {
     .filter(([, entry]) => entry && (entry.owner ?? null) === owner && kinds.includes(entry.kind))
     .map(([key, entry]) => ({ ...entry, key }))
     .sort((a, b) => a.at - b.at);
+}
+
+/**
+ * Save what is left of these kinds, oldest first: `apply(entry)` saves one and answers whether it changed
+ * anything (false: IndexedDB had it after all, or it no longer applies). The entry is forgotten then; when
+ * `apply` throws (IndexedDB failed) it is kept for the next start.
+ * @param {string[]} kinds
+ * @param {(entry: object) => Promise<boolean>} apply
+ * @returns {Promise<number>} how many entries changed something
+ */
+export async function recover(kinds, apply) {
+  let saved = 0;
+  for (const entry of left(kinds)) {
+    try {
+      if (await apply(entry)) saved += 1;
+      forget(entry.key);
+    } catch {
+      /* kept for the next start */
+    }
+  }
+  return saved;
 }
