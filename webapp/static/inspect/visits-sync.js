@@ -129,13 +129,21 @@ export async function startVisit(visitId, header) {
  * @param {object} photo {id, visit_id, item_id, blob, sha256, caption, captured_at, …}
  */
 export async function addPhoto(photo) {
-  const record = { uploaded: false, deleted: false, created_at: now(), ...photo };
-  await transaction([S.photos, S.outbox], "readwrite", async (s) => {
-    await req(s[S.photos].put(record));
-    await req(s[S.outbox].add(newEntry("photo", { id: record.id, visit_id: record.visit_id })));
-  });
+  const record = newPhoto(photo);
+  await transaction([S.photos, S.outbox], "readwrite", (s) => storePhoto(s, record));
   progress(record.visit_id);
   return record;
+}
+
+/** A photo record as first stored (not uploaded, not deleted). */
+function newPhoto(photo) {
+  return { uploaded: false, deleted: false, created_at: now(), ...photo };
+}
+
+/** In a transaction over S.photos and S.outbox: store a new photo and enqueue its upload. */
+async function storePhoto(s, record) {
+  await req(s[S.photos].put(record));
+  await req(s[S.outbox].add(newEntry("photo", { id: record.id, visit_id: record.visit_id })));
 }
 
 /**
@@ -147,14 +155,13 @@ export async function addPhoto(photo) {
  * @returns {Promise<{outcome: "stored"|"duplicate"|"gone", record: object}>}
  */
 export async function addPreparedPhoto(photo) {
-  const record = { uploaded: false, deleted: false, created_at: now(), ...photo };
+  const record = newPhoto(photo);
   const outcome = await transaction([S.photoIntake, S.photos, S.outbox], "readwrite", async (s) => {
     if (!(await req(s[S.photoIntake].get(record.id)))) return "gone";
     await req(s[S.photoIntake].delete(record.id));
     const pics = await req(s[S.photos].index("visit_id").getAll(IDBKeyRange.only(record.visit_id)));
     if (pics.some((p) => p.sha256 === record.sha256 && !p.deleted)) return "duplicate";
-    await req(s[S.photos].put(record));
-    await req(s[S.outbox].add(newEntry("photo", { id: record.id, visit_id: record.visit_id })));
+    await storePhoto(s, record);
     return "stored";
   });
   if (outcome === "stored") progress(record.visit_id);
