@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from flask import Flask
@@ -36,19 +37,25 @@ def audit_value(value: Any) -> str:
     return text if len(text) <= 300 else text[:300] + "…"
 
 
-def audit_shown(object_type: str, key: str, value: Any) -> str:
-    """An audit value as people read it: a state or a decision in words, anything else by ``audit_value``."""
+@cache
+def _coded_fields() -> dict[tuple[str, str], dict[str, str]]:
+    """(object type, field) → the words of its codes (states, decisions); built once, on first use."""
     from ..schools.models import REPORT_STATES
     from ..visits.models import VISIT_STATES
     from .rectification.models import TASK_STATES
     from .review.models import DECISIONS
 
-    words = {
+    return {
         ("visit", "state"): VISIT_STATES,
         ("task", "state"): TASK_STATES,
         ("self_report", "state"): REPORT_STATES,
         ("review", "decision"): DECISIONS,
-    }.get((object_type, key), {})
+    }
+
+
+def audit_shown(object_type: str, key: str, value: Any) -> str:
+    """An audit value as people read it: a state or a decision in words, anything else by ``audit_value``."""
+    words = _coded_fields().get((object_type, key), {})
     return words.get(value, audit_value(value)) if isinstance(value, str) else audit_value(value)
 
 
